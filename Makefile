@@ -1,0 +1,96 @@
+# autostaple: make, make check, make demo, make check-asan, make check-tsan,
+# make install (PREFIX, DESTDIR).  See README.md.
+
+VERSION   := 0.1.0
+BUILD     ?= build
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra
+SANITIZE  ?=
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANITIZE) -std=gnu11 -DAS_VERSION=\"$(VERSION)\"
+PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
+BINDIR    ?= $(PREFIX)/bin
+
+CORE_SRC := shim/core.c shim/status_cb.c shim/certs.c shim/ptrmap.c shim/cache.c \
+            shim/issuer.c shim/fetch.c shim/refresher.c shim/schedule.c \
+            shim/ocsp_verify.c shim/ocsp_request.c shim/aia.c shim/config.c shim/log.c
+CORE_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o)
+HEADERS  := $(wildcard shim/*.h)
+
+TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/loopback_bind.so \
+              $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+.PHONY: all deps check check-asan check-tsan demo test-tools install uninstall clean
+
+all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
+
+deps:
+	@mk/deps.sh build
+
+$(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+# The preload object links to libc only (see shim/preload.c).
+$(BUILD)/libautostaple.so: shim/preload.c shim/boundary.h shim/preload.map | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ shim/preload.c \
+	    -Wl,--version-script=shim/preload.map -Wl,-z,defs -Wl,-z,now -ldl -lpthread
+
+$(BUILD)/libautostaple-core.so: $(CORE_OBJ) shim/core.map
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_OBJ) -Wl,--version-script=shim/core.map \
+	    -Wl,-z,defs -Wl,-z,now -lssl -lcrypto -ldl -lpthread
+
+$(BUILD)/libascore.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $(CORE_OBJ)
+
+$(BUILD)/autostaple: tools/autostaple.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+$(BUILD)/obj:
+	mkdir -p $@ $(BUILD)/tests/unit
+
+$(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lpthread
+$(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
+$(BUILD)/tests/mkresp: tests/helpers/mkresp.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
+$(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libascore.a
+	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
+
+test-tools: $(TEST_TOOLS) $(UNIT_BIN)
+
+check:
+	@mk/deps.sh check
+	@$(MAKE) --no-print-directory all test-tools
+	@BUILD=$(BUILD) SANITIZE="$(SANITIZE)" tests/run-suite.sh
+
+# The whole suite with the library built under AddressSanitizer and UBSan.
+check-asan:
+	@$(MAKE) --no-print-directory check BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+# The whole suite with the library built under ThreadSanitizer.
+check-tsan:
+	@$(MAKE) --no-print-directory check BUILD=build-tsan CFLAGS="-O1 -g" SANITIZE="-fsanitize=thread"
+
+demo:
+	@mk/deps.sh demo
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/fixture_client
+	@BUILD=$(BUILD) tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(BUILD)/autostaple $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
+	    $(DESTDIR)$(BINDIR)/autostaple
+
+clean:
+	rm -rf build build-asan build-tsan

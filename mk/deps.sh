@@ -1,0 +1,31 @@
+#!/bin/sh
+# mk/deps.sh build|check|demo: install the Debian packages a make target
+# needs.  As root it runs apt-get; otherwise it prints the exact command and
+# fails.  Quiet when everything is already there.
+set -eu
+build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev libcurl4"
+check="$build openssl curl perl nginx-light apache2 procps"
+demo="$build openssl curl"
+case "${1:-build}" in
+    build) want=$build ;;
+    check) want=$check ;;
+    demo) want=$demo ;;
+    *) echo "usage: $0 build|check|demo" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "autostaple: missing packages:$missing" >&2
+    echo "run as root:  apt-get update && $cmd" >&2
+    exit 1
+fi
+echo "autostaple: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,52 @@
+/*
+ * The contract between libautostaple.so (preload.c: the hooks, linked to
+ * nothing but libc) and libautostaple-core.so (everything else, linked to
+ * libssl and libcrypto), which preload.c dlopen()s the first time a
+ * server-capable SSL_CTX appears.  Keeping the hooks in an object with no
+ * OpenSSL dependency means a process that never uses OpenSSL as a server
+ * maps nothing more than this small file.
+ */
+#ifndef AS_BOUNDARY_H
+#define AS_BOUNDARY_H
+
+#include <openssl/ssl.h>
+
+#define AS_BOUNDARY_ABI 1
+
+/* The real OpenSSL functions, resolved by preload.c.  The core calls these
+ * rather than the public names, which would come back through the hooks. */
+struct as_real {
+    long (*SSL_CTX_callback_ctrl)(SSL_CTX *, int, void (*)(void));
+    long (*SSL_CTX_ctrl)(SSL_CTX *, int, long, void *);
+    long (*SSL_ctrl)(SSL *, int, long, void *);
+};
+
+/* What the hooks tell the core.  Every function is called after the real
+ * call succeeded, on the caller's thread, never re-entrantly. */
+struct as_core {
+    int abi;
+    /* A context that is not client-only was created. */
+    void (*ctx_new)(SSL_CTX *ctx);
+    /* The context's current certificate (and chain) changed. */
+    void (*ctx_loaded)(SSL_CTX *ctx);
+    /* A connection's own certificate (and chain) changed. */
+    void (*ssl_loaded)(SSL *ssl);
+    /* A certificate was added to a chain or to the extra chain. */
+    void (*chain_cert)(X509 *x);
+    /* A whole chain was set. */
+    void (*chain_stack)(STACK_OF(X509) *chain);
+    /* The application sets its own status callback (fp may be NULL).
+     * Returns 1 if the core took it (ours stays installed and calls the
+     * application's first), 0 if the call should go to OpenSSL as is. */
+    int (*status_cb_set)(SSL_CTX *ctx, void (*fp)(void));
+    /* The application asks for its status callback: returns 1 and sets *fp
+     * if the core holds it for this context. */
+    int (*status_cb_get)(SSL_CTX *ctx, void (**fp)(void));
+};
+
+typedef const struct as_core *(*as_core_init_fn)(const struct as_real *real);
+
+/* Exported by libautostaple-core.so, called once. */
+const struct as_core *as_core_init(const struct as_real *real);
+
+#endif

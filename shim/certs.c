@@ -1,0 +1,123 @@
+/* certs.c: see certs.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "certs.h"
+#include "config.h"
+#include "log.h"
+#include "ptrmap.h"
+#include "refresher.h"
+
+#define BUCKETS 4096
+#define MAX_MAPPED 16 /* X509 objects remembered per certificate */
+
+pthread_mutex_t as_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t as_registry_cond = PTHREAD_COND_INITIALIZER;
+
+static struct as_ptrmap by_object;
+static struct as_cert *buckets[BUCKETS];
+static struct as_cert *all;
+
+struct as_cert *as_registry_first(void)
+{
+    return all;
+}
+
+struct as_cert *as_cert_find(const X509 *x)
+{
+    return as_ptrmap_get(&by_object, x);
+}
+
+static struct as_cert *find_by_fp(const unsigned char fp[32])
+{
+    unsigned b = ((unsigned)fp[0] << 8 | fp[1]) % BUCKETS;
+    for (struct as_cert *c = buckets[b]; c != NULL; c = c->bucket_next)
+        if (memcmp(c->fp, fp, 32) == 0)
+            return c;
+    return NULL;
+}
+
+static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how)
+{
+    struct as_cert *c = calloc(1, sizeof(*c));
+    if (c == NULL || !X509_up_ref(x)) {
+        free(c);
+        return NULL;
+    }
+    c->leaf = x;
+    memcpy(c->fp, fp, 32);
+    X509_NAME_oneline(X509_get_subject_name(x), c->name, sizeof(c->name));
+    as_aia_urls(x, c->ocsp_url, c->ca_issuers_url);
+    as_slot_init(&c->slot);
+
+    const char *url = as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
+    if (url[0] != '\0') {
+        c->due = time(NULL);
+        as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, how, url);
+    } else {
+        as_log(AS_INFO, "certificate %s (%s) names no OCSP responder: not stapling it",
+               c->name, how);
+    }
+
+    unsigned b = ((unsigned)fp[0] << 8 | fp[1]) % BUCKETS;
+    c->bucket_next = buckets[b];
+    buckets[b] = c;
+    c->next = all;
+    all = c;
+    return c;
+}
+
+struct as_cert *as_cert_learn(X509 *x, const char *how)
+{
+    struct as_cert *c = as_cert_find(x);
+    if (c != NULL || x == NULL)
+        return c;
+
+    unsigned char fp[EVP_MAX_MD_SIZE];
+    unsigned int fplen = 0;
+    ERR_set_mark();
+    int ok = X509_digest(x, EVP_sha256(), fp, &fplen) && fplen == 32;
+    ERR_pop_to_mark();
+    if (!ok)
+        return NULL;
+
+    pthread_mutex_lock(&as_registry_lock);
+    c = as_cert_find(x);
+    if (c == NULL) {
+        c = find_by_fp(fp);
+        int fresh = c == NULL;
+        if (fresh)
+            c = create(x, fp, how);
+        if (c != NULL && c->mapped < MAX_MAPPED && X509_up_ref(x)) {
+            if (as_ptrmap_put(&by_object, x, c))
+                c->mapped++;
+            else
+                X509_free(x);
+        }
+        if (fresh && c != NULL && c->due != 0)
+            as_refresher_wake_locked();
+    }
+    pthread_mutex_unlock(&as_registry_lock);
+    return c;
+}
+
+void as_registry_prepare(void)
+{
+    pthread_mutex_lock(&as_registry_lock);
+}
+
+void as_registry_parent(void)
+{
+    pthread_mutex_unlock(&as_registry_lock);
+}
+
+void as_registry_child(void)
+{
+    pthread_mutex_unlock(&as_registry_lock);
+    pthread_cond_init(&as_registry_cond, NULL);
+    for (struct as_cert *c = all; c != NULL; c = c->next)
+        as_slot_reinit(&c->slot);
+}

@@ -1,0 +1,59 @@
+/* certs.h: the certificates this process serves, learned from the hooks or
+ * lazily from the status callback.  One entry per distinct certificate
+ * (by SHA-256 of its DER); every X509 object seen for it maps to the entry
+ * through a lock-free pointer map, holding a reference so that the address
+ * cannot be reused by another certificate.  Entries live as long as the
+ * process. */
+#ifndef AS_CERTS_H
+#define AS_CERTS_H
+
+#include <pthread.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "cache.h"
+#include "ocsp.h"
+
+struct as_cert {
+    /* Set at registration, then read-only. */
+    X509 *leaf;
+    char name[256];                 /* subject, for logs */
+    char ocsp_url[AS_MAX_URL];      /* AIA OCSP URL, "" if none */
+    char ca_issuers_url[AS_MAX_URL];
+    unsigned char fp[32];
+    struct as_slot slot;            /* the staple (cache.h) */
+
+    /* Under as_registry_lock. */
+    int mapped;                     /* X509 objects mapped to this entry */
+    time_t due;                     /* next fetch; 0 = never (no responder) */
+    struct as_cert *next;
+    struct as_cert *bucket_next;
+
+    /* Refresher thread only. */
+    X509 *issuer;
+    int failures;
+    int stapled;                    /* a verified response was published */
+    int issuer_missing_logged;
+    char last_error[512];
+};
+
+/* Registry lock and the condition the refresher waits on. */
+extern pthread_mutex_t as_registry_lock;
+extern pthread_cond_t as_registry_cond;
+/* First entry of the list; walk with ->next under as_registry_lock. */
+struct as_cert *as_registry_first(void);
+
+/* The entry for this X509 object, without locking; NULL if not learned. */
+struct as_cert *as_cert_find(const X509 *x);
+
+/* Registers x (or finds its entry) and maps the object to it.  how names the
+ * path for the log.  May be called from any thread; takes the registry lock,
+ * never does I/O.  Preserves the caller's OpenSSL error queue. */
+struct as_cert *as_cert_learn(X509 *x, const char *how);
+
+/* Fork safety: prepare/parent/child handlers for pthread_atfork. */
+void as_registry_prepare(void);
+void as_registry_parent(void);
+void as_registry_child(void);
+
+#endif

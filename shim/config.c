@@ -1,0 +1,181 @@
+/* config.c: the AUTOSTAPLE_* table.  See config.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+
+struct as_config as_cfg;
+
+enum kind { BOOL, LEVEL, DURATION, SIZE, PATH, URL, LOGTARGET };
+
+struct option {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    const char *def;
+    long min, max; /* for DURATION and SIZE */
+};
+
+#define F(field) offsetof(struct as_config, field)
+
+static const struct option options[] = {
+    { "AUTOSTAPLE_DISABLE", BOOL, F(disable), "0", 0, 0 },
+    { "AUTOSTAPLE_LOG_LEVEL", LEVEL, F(log_level), "info", 0, 0 },
+    { "AUTOSTAPLE_LOG", LOGTARGET, F(log), "stderr", 0, 0 },
+    { "AUTOSTAPLE_CA_FILE", PATH, F(ca_file), "/etc/ssl/certs/ca-certificates.crt", 0, 0 },
+    { "AUTOSTAPLE_RESPONDER", URL, F(responder), "", 0, 0 },
+    { "AUTOSTAPLE_TIMEOUT", DURATION, F(timeout), "10", 1, 120 },
+    { "AUTOSTAPLE_MAX_RESPONSE", SIZE, F(max_response), "16384", 512, 65535 },
+    { "AUTOSTAPLE_RETRY_MIN", DURATION, F(retry_min), "5", 1, 3600 },
+    { "AUTOSTAPLE_RETRY_MAX", DURATION, F(retry_max), "3600", 10, 86400 },
+    { "AUTOSTAPLE_MAX_AGE", DURATION, F(max_age), "86400", 60, 864000 },
+    { "AUTOSTAPLE_SKEW", DURATION, F(skew), "300", 0, 3600 },
+    { "AUTOSTAPLE_FETCH_ISSUER", BOOL, F(fetch_issuer), "1", 0, 0 },
+};
+
+int as_parse_bool(const char *s)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on" };
+    static const char *const no[] = { "0", "false", "no", "off" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(s, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+static int parse_level(const char *s)
+{
+    static const struct { const char *name; int level; } levels[] = {
+        { "error", AS_ERROR }, { "warn", AS_WARN }, { "warning", AS_WARN },
+        { "info", AS_INFO },   { "debug", AS_DEBUG }, { "quiet", AS_QUIET },
+    };
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+        if (strcasecmp(s, levels[i].name) == 0)
+            return levels[i].level;
+    return -2;
+}
+
+long as_parse_duration(const char *s)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    long v = strtol(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    long unit = 1;
+    if (*end != '\0') {
+        switch (*end) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: return -1;
+        }
+        if (end[1] != '\0')
+            return -1;
+    }
+    if (v > LONG_MAX / unit)
+        return -1;
+    return v * unit;
+}
+
+static long parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    return v;
+}
+
+static int text_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Stores value (or, if it is bad, the default) into cfg.  Returns 0 if the
+ * value was bad. */
+static int apply(struct as_config *cfg, const struct option *o, const char *value)
+{
+    char *field = (char *)cfg + o->offset;
+    int ok = 1;
+    long n;
+    switch (o->kind) {
+    case BOOL:
+        n = as_parse_bool(value);
+        ok = n >= 0;
+        *(int *)field = ok ? (int)n : as_parse_bool(o->def);
+        break;
+    case LEVEL:
+        n = parse_level(value);
+        ok = n >= -1;
+        *(int *)field = ok ? (int)n : parse_level(o->def);
+        break;
+    case DURATION:
+    case SIZE:
+        n = o->kind == DURATION ? as_parse_duration(value) : parse_size(value);
+        ok = n >= o->min && n <= o->max;
+        *(long *)field = ok ? n : strtol(o->def, NULL, 10);
+        break;
+    case PATH:
+    case LOGTARGET:
+        ok = value[0] != '\0' && strlen(value) < 1024 && text_ok(value) &&
+             (o->kind == PATH || value[0] == '/' || strcmp(value, "stderr") == 0 ||
+              strcmp(value, "syslog") == 0);
+        snprintf(field, 1024, "%s", ok ? value : o->def);
+        break;
+    case URL:
+        ok = strlen(value) < 1024 && text_ok(value) && strchr(value, ' ') == NULL &&
+             (value[0] == '\0' || strncasecmp(value, "http://", 7) == 0 ||
+              strncasecmp(value, "https://", 8) == 0);
+        snprintf(field, 1024, "%s", ok ? value : o->def);
+        break;
+    }
+    return ok;
+}
+
+int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *),
+                   void (*warn)(const char *msg))
+{
+    int bad = 0;
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const struct option *o = &options[i];
+        const char *v = getenv_fn(o->name);
+        if (v == NULL) {
+            apply(cfg, o, o->def);
+            continue;
+        }
+        if (!apply(cfg, o, v)) {
+            char msg[1400];
+            if (o->kind == DURATION || o->kind == SIZE)
+                snprintf(msg, sizeof(msg),
+                         "%s=\"%.200s\" is not valid (%s from %ld to %ld); using the default %s",
+                         o->name, v, o->kind == DURATION ? "seconds" : "bytes",
+                         o->min, o->max, o->def[0] ? o->def : "(none)");
+            else
+                snprintf(msg, sizeof(msg), "%s=\"%.200s\" is not valid; using the default %s",
+                         o->name, v, o->def[0] ? o->def : "(none)");
+            warn(msg);
+            bad++;
+        }
+    }
+    return bad;
+}

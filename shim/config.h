@@ -1,0 +1,35 @@
+/* config.h: every AUTOSTAPLE_* variable, read once.  The table in config.c
+ * mirrors docs/configuration.md; keep them together. */
+#ifndef AS_CONFIG_H
+#define AS_CONFIG_H
+
+struct as_config {
+    int disable;          /* AUTOSTAPLE_DISABLE */
+    int log_level;        /* AUTOSTAPLE_LOG_LEVEL (enum as_level) */
+    char log[1024];       /* AUTOSTAPLE_LOG: stderr, syslog or a path */
+    char ca_file[1024];   /* AUTOSTAPLE_CA_FILE: issuer search bundle */
+    char responder[1024]; /* AUTOSTAPLE_RESPONDER: overrides AIA, "" = AIA */
+    long timeout;         /* AUTOSTAPLE_TIMEOUT: seconds per exchange */
+    long max_response;    /* AUTOSTAPLE_MAX_RESPONSE: bytes */
+    long retry_min;       /* AUTOSTAPLE_RETRY_MIN: first retry, seconds */
+    long retry_max;       /* AUTOSTAPLE_RETRY_MAX: backoff cap, seconds */
+    long max_age;         /* AUTOSTAPLE_MAX_AGE: life of a response without nextUpdate */
+    long skew;            /* AUTOSTAPLE_SKEW: tolerated clock difference, seconds */
+    int fetch_issuer;     /* AUTOSTAPLE_FETCH_ISSUER: download AIA caIssuers */
+};
+
+/* Fills cfg from getenv_fn (getenv in production).  Each bad value is
+ * reported through warn (once, naming the variable and the default used) and
+ * the default stands.  Returns the number of bad values. */
+int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *),
+                   void (*warn)(const char *msg));
+
+/* "30", "30s", "5m", "2h", "1d" -> seconds; -1 if malformed. */
+long as_parse_duration(const char *s);
+/* 1/true/yes/on -> 1, 0/false/no/off -> 0, else -1. */
+int as_parse_bool(const char *s);
+
+/* The process-wide configuration, loaded by the core at activation. */
+extern struct as_config as_cfg;
+
+#endif

@@ -1,0 +1,128 @@
+/* core.c: the core's entry point and what it does with each hook event.
+ * Everything here runs on the application's thread, right after the real
+ * OpenSSL call: no I/O, and the caller's OpenSSL error queue is preserved. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <openssl/err.h>
+
+#include "certs.h"
+#include "config.h"
+#include "core.h"
+#include "issuer.h"
+#include "log.h"
+#include "refresher.h"
+
+struct as_real as_real_fns;
+
+static const char *real_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+static void ignore(const char *msg)
+{
+    (void)msg;
+}
+
+static void warn(const char *msg)
+{
+    as_log(AS_WARN, "%s", msg);
+}
+
+static void at_fork_prepare(void)
+{
+    as_registry_prepare();
+    as_pool_prepare();
+}
+
+static void at_fork_parent(void)
+{
+    as_pool_parent();
+    as_registry_parent();
+}
+
+static void at_fork_child(void)
+{
+    as_pool_child();
+    as_registry_child();
+    as_refresher_child();
+}
+
+static void activate(void)
+{
+    /* The log needs the configuration and the configuration's warnings need
+     * the log: read it once quietly, set up the log, then read it again. */
+    as_config_load(&as_cfg, real_getenv, ignore);
+    as_log_setup(as_cfg.log_level, as_cfg.log);
+    as_config_load(&as_cfg, real_getenv, warn);
+    pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+    atexit(as_refresher_stop);
+}
+
+void as_core_activate(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, activate);
+}
+
+static void learn(X509 *leaf, STACK_OF(X509) *chain, STACK_OF(X509) *extra, const char *how)
+{
+    if (leaf == NULL)
+        return;
+    as_core_activate();
+    as_pool_add_chain(chain);
+    as_pool_add_chain(extra);
+    as_cert_learn(leaf, how);
+}
+
+static void on_ctx_new(SSL_CTX *ctx)
+{
+    as_status_cb_install(ctx);
+}
+
+static void on_ctx_loaded(SSL_CTX *ctx)
+{
+    STACK_OF(X509) *chain = NULL, *extra = NULL;
+    as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
+    as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_EXTRA_CHAIN_CERTS, 1, &extra);
+    learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded");
+}
+
+static void on_ssl_loaded(SSL *ssl)
+{
+    STACK_OF(X509) *chain = NULL;
+    as_real_fns.SSL_ctrl(ssl, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
+    learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection");
+}
+
+static void on_chain_cert(X509 *x)
+{
+    as_pool_add(x);
+}
+
+static void on_chain_stack(STACK_OF(X509) *chain)
+{
+    as_pool_add_chain(chain);
+}
+
+static const struct as_core ops = {
+    .abi = AS_BOUNDARY_ABI,
+    .ctx_new = on_ctx_new,
+    .ctx_loaded = on_ctx_loaded,
+    .ssl_loaded = on_ssl_loaded,
+    .chain_cert = on_chain_cert,
+    .chain_stack = on_chain_stack,
+    .status_cb_set = as_status_cb_set,
+    .status_cb_get = as_status_cb_get,
+};
+
+__attribute__((visibility("default")))
+const struct as_core *as_core_init(const struct as_real *real)
+{
+    as_real_fns = *real;
+    if (as_real_fns.SSL_CTX_ctrl == NULL || as_real_fns.SSL_ctrl == NULL ||
+        as_real_fns.SSL_CTX_callback_ctrl == NULL || !as_status_cb_init())
+        return NULL;
+    return &ops;
+}

@@ -1,0 +1,21 @@
+/* core.h: shared state of libautostaple-core.so. */
+#ifndef AS_CORE_H
+#define AS_CORE_H
+
+#include "boundary.h"
+
+/* The real OpenSSL functions that the hooks shadow (boundary.h). */
+extern struct as_real as_real_fns;
+
+/* Reads the configuration, sets up logging and fork/exit handling; once.
+ * Called when the first certificate is learned, so that a process that
+ * never loads one prints nothing, even about a bad variable. */
+void as_core_activate(void);
+
+/* status_cb.c */
+void as_status_cb_install(SSL_CTX *ctx);
+int as_status_cb_set(SSL_CTX *ctx, void (*fp)(void));
+int as_status_cb_get(SSL_CTX *ctx, void (**fp)(void));
+int as_status_cb_init(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* fetch.c: see fetch.h.  libcurl's usual proxy variables apply. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "fetch.h"
+#include "log.h"
+
+#define AS_USER_AGENT "autostaple/" AS_VERSION
+
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} curl;
+static int curl_ready;
+static char curl_failure[256];
+
+static void load_curl(void)
+{
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL) {
+        snprintf(curl_failure, sizeof(curl_failure), "cannot load libcurl: %s", dlerror());
+        return;
+    }
+#define SYM(field, name) (*(void **)&curl.field = dlsym(h, name))
+    if (!SYM(global_init, "curl_global_init") || !SYM(easy_init, "curl_easy_init") ||
+        !SYM(easy_setopt, "curl_easy_setopt") || !SYM(easy_perform, "curl_easy_perform") ||
+        !SYM(easy_getinfo, "curl_easy_getinfo") || !SYM(easy_cleanup, "curl_easy_cleanup") ||
+        !SYM(easy_strerror, "curl_easy_strerror") || !SYM(slist_append, "curl_slist_append") ||
+        !SYM(slist_free_all, "curl_slist_free_all")) {
+        snprintf(curl_failure, sizeof(curl_failure), "libcurl lacks a needed function");
+        return;
+    }
+#undef SYM
+    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(curl_failure, sizeof(curl_failure), "curl_global_init failed");
+        return;
+    }
+    curl_ready = 1;
+}
+
+struct sink {
+    struct as_http *res;
+    size_t cap;
+    int too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct sink *s = arg;
+    size_t add = size * n;
+    if (s->res->len + add > s->cap) {
+        s->too_big = 1;
+        return 0; /* aborts the transfer */
+    }
+    unsigned char *grown = realloc(s->res->body, s->res->len + add + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + s->res->len, data, add);
+    s->res->body = grown;
+    s->res->len += add;
+    return add;
+}
+
+static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a; (void)b; (void)c; (void)d;
+    return atomic_load((const atomic_int *)arg) != 0; /* non-zero aborts */
+}
+
+int as_fetch(const char *url, const unsigned char *post, size_t postlen,
+             const char *content_type, size_t cap, long timeout,
+             const atomic_int *stop, struct as_http *res)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    memset(res, 0, sizeof(*res));
+    pthread_once(&once, load_curl);
+    if (!curl_ready) {
+        snprintf(res->error, sizeof(res->error), "%s", curl_failure);
+        return 0;
+    }
+    CURL *h = curl.easy_init();
+    if (h == NULL) {
+        snprintf(res->error, sizeof(res->error), "curl_easy_init failed");
+        return 0;
+    }
+    struct sink sink = { res, cap, 0 };
+    struct curl_slist *headers = NULL;
+    char ctype[128];
+
+    curl.easy_setopt(h, CURLOPT_URL, url);
+    curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+    curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+    curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl.easy_setopt(h, CURLOPT_MAXFILESIZE, (long)cap);
+    curl.easy_setopt(h, CURLOPT_USERAGENT, AS_USER_AGENT);
+    curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
+    curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    if (post != NULL) {
+        snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+        headers = curl.slist_append(NULL, ctype);
+        curl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl.easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)post);
+        curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)postlen);
+    }
+
+    CURLcode rc = curl.easy_perform(h);
+    curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->code);
+    int ok = rc == CURLE_OK;
+    if (!ok) {
+        if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+            snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", cap);
+        else if (atomic_load(stop))
+            snprintf(res->error, sizeof(res->error), "stopped");
+        else
+            snprintf(res->error, sizeof(res->error), "%s", curl.easy_strerror(rc));
+        free(res->body);
+        res->body = NULL;
+        res->len = 0;
+    }
+    curl.slist_free_all(headers);
+    curl.easy_cleanup(h);
+    return ok;
+}

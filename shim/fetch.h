@@ -1,0 +1,25 @@
+/* fetch.h: one HTTP exchange through libcurl, loaded with dlopen on first
+ * use so that processes with nothing to fetch never map it.  Refresher
+ * thread only. */
+#ifndef AS_FETCH_H
+#define AS_FETCH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct as_http {
+    long code;             /* HTTP status, 0 if none */
+    unsigned char *body;   /* malloc'd, NULL if none; caller frees */
+    size_t len;
+    char error[256];       /* why the exchange failed, if it did */
+};
+
+/* GET url (post == NULL) or POST post as content_type.  The body is refused
+ * past cap bytes while reading; the whole exchange is bounded by timeout
+ * seconds, and by *stop turning non-zero.  Returns 1 if an HTTP answer came
+ * (any status), 0 otherwise (res->error says why). */
+int as_fetch(const char *url, const unsigned char *post, size_t postlen,
+             const char *content_type, size_t cap, long timeout,
+             const atomic_int *stop, struct as_http *res);
+
+#endif

@@ -1,0 +1,160 @@
+/* issuer.c: see issuer.h. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "certs.h"
+#include "config.h"
+#include "fetch.h"
+#include "issuer.h"
+#include "log.h"
+
+#define MAX_POOL 4096
+#define MAX_ISSUER_SIZE 65536
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static STACK_OF(X509) *pool;        /* under pool_lock */
+static STACK_OF(X509) *bundle;      /* refresher only */
+static int bundle_loaded;
+
+#include "refresher.h"
+
+void as_pool_add(X509 *x)
+{
+    if (x == NULL)
+        return;
+    ERR_set_mark();
+    pthread_mutex_lock(&pool_lock);
+    if (pool == NULL)
+        pool = sk_X509_new_null();
+    int known = 0;
+    for (int i = 0; pool != NULL && i < sk_X509_num(pool) && !known; i++)
+        known = X509_cmp(sk_X509_value(pool, i), x) == 0;
+    if (!known && pool != NULL && sk_X509_num(pool) < MAX_POOL && X509_up_ref(x) &&
+        !sk_X509_push(pool, x))
+        X509_free(x);
+    pthread_mutex_unlock(&pool_lock);
+    ERR_pop_to_mark();
+}
+
+void as_pool_add_chain(STACK_OF(X509) *chain)
+{
+    for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+        as_pool_add(sk_X509_value(chain, i));
+}
+
+static X509 *search(STACK_OF(X509) *list, X509 *leaf)
+{
+    for (int i = 0; list != NULL && i < sk_X509_num(list); i++) {
+        X509 *cand = sk_X509_value(list, i);
+        if (as_is_issuer(cand, leaf) && X509_up_ref(cand))
+            return cand;
+    }
+    return NULL;
+}
+
+static X509 *from_pool(X509 *leaf)
+{
+    pthread_mutex_lock(&pool_lock);
+    X509 *x = search(pool, leaf);
+    pthread_mutex_unlock(&pool_lock);
+    return x;
+}
+
+static void load_bundle(void)
+{
+    bundle_loaded = 1;
+    bundle = sk_X509_new_null();
+    BIO *in = BIO_new_file(as_cfg.ca_file, "r");
+    if (in == NULL) {
+        as_log_ssl(AS_WARN, "cannot read the CA bundle %s (AUTOSTAPLE_CA_FILE)", as_cfg.ca_file);
+        return;
+    }
+    X509 *x;
+    while (bundle != NULL && (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
+        if (!sk_X509_push(bundle, x))
+            X509_free(x);
+    ERR_clear_error(); /* the end of the file reads as an error */
+    BIO_free(in);
+    as_log(AS_DEBUG, "read %d certificates from %s", sk_X509_num(bundle), as_cfg.ca_file);
+}
+
+/* A certificate in DER, or the first one in PEM, from a caIssuers URL.
+ * (RFC 5280 says DER; PEM is common in practice.) */
+static X509 *parse_downloaded(const unsigned char *body, size_t len)
+{
+    const unsigned char *p = body;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        BIO *b = BIO_new_mem_buf(body, (int)len);
+        x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+    }
+    ERR_clear_error();
+    return x;
+}
+
+static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
+{
+    if (c->ca_issuers_url[0] == '\0' || !as_cfg.fetch_issuer)
+        return NULL;
+    struct as_http res;
+    if (!as_fetch(c->ca_issuers_url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout,
+                  &as_stopping, &res)) {
+        snprintf(why, whylen, "caIssuers %s: %s", c->ca_issuers_url, res.error);
+        return NULL;
+    }
+    X509 *x = NULL;
+    if (res.code != 200)
+        snprintf(why, whylen, "caIssuers %s: HTTP %ld", c->ca_issuers_url, res.code);
+    else if ((x = parse_downloaded(res.body, res.len)) == NULL)
+        snprintf(why, whylen, "caIssuers %s: not a certificate", c->ca_issuers_url);
+    else if (!as_is_issuer(x, c->leaf)) {
+        snprintf(why, whylen, "caIssuers %s: that certificate did not issue this one",
+                 c->ca_issuers_url);
+        X509_free(x);
+        x = NULL;
+    }
+    free(res.body);
+    return x;
+}
+
+X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t whylen)
+{
+    X509 *x;
+    why[0] = '\0';
+    if ((x = from_pool(c->leaf)) != NULL) {
+        *source = "the server's chain";
+        return x;
+    }
+    if (!bundle_loaded)
+        load_bundle();
+    if ((x = search(bundle, c->leaf)) != NULL) {
+        *source = as_cfg.ca_file;
+        return x;
+    }
+    if ((x = from_aia(c, why, whylen)) != NULL) {
+        *source = c->ca_issuers_url;
+        as_pool_add(x);
+        return x;
+    }
+    return NULL;
+}
+
+void as_pool_prepare(void)
+{
+    pthread_mutex_lock(&pool_lock);
+}
+
+void as_pool_parent(void)
+{
+    pthread_mutex_unlock(&pool_lock);
+}
+
+void as_pool_child(void)
+{
+    pthread_mutex_unlock(&pool_lock);
+}

@@ -1,0 +1,26 @@
+/* issuer.h: finding the certificate that issued a leaf.  Order: certificates
+ * the server itself put in a chain (the pool), then the CA bundle
+ * (AUTOSTAPLE_CA_FILE), then the leaf's AIA caIssuers URL.  Any candidate
+ * must have signed the leaf. */
+#ifndef AS_ISSUER_H
+#define AS_ISSUER_H
+
+#include <openssl/x509.h>
+
+struct as_cert;
+
+/* Remember chain certificates as issuer candidates.  Any thread; no I/O;
+ * preserves the caller's OpenSSL error queue. */
+void as_pool_add(X509 *x);
+void as_pool_add_chain(STACK_OF(X509) *chain);
+
+/* The issuer of c->leaf with a reference for the caller, or NULL; *source
+ * names where it was found.  Refresher thread only: may read the CA file and
+ * fetch over the network. */
+X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t whylen);
+
+void as_pool_prepare(void);
+void as_pool_parent(void);
+void as_pool_child(void);
+
+#endif

@@ -1,0 +1,121 @@
+/* log.c: see log.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "log.h"
+
+static int log_level = AS_WARN;
+static enum { TO_STDERR, TO_SYSLOG, TO_FILE } log_to = TO_STDERR;
+static char log_path[1024];
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+void as_log_setup(int level, const char *target)
+{
+    log_level = level;
+    if (target == NULL || strcmp(target, "stderr") == 0) {
+        log_to = TO_STDERR;
+    } else if (strcmp(target, "syslog") == 0) {
+        log_to = TO_SYSLOG;
+        openlog("autostaple", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    } else {
+        log_to = TO_FILE;
+        snprintf(log_path, sizeof(log_path), "%s", target);
+    }
+}
+
+int as_log_enabled(int level)
+{
+    return level <= log_level;
+}
+
+static void emit(int level, const char *msg)
+{
+    if (log_to == TO_SYSLOG) {
+        static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+        syslog(prio[level], "%s", msg);
+        return;
+    }
+    char line[2048];
+    int n = snprintf(line, sizeof(line), "autostaple[%s %d]: %s: %s\n",
+                     program_invocation_short_name, (int)getpid(),
+                     level_names[level], msg);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line)) {
+        n = sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    int saved = errno;
+    int fd = STDERR_FILENO;
+    if (log_to == TO_FILE)
+        fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0) {
+        (void)!write(fd, line, (size_t)n); /* EBADF after a daemon closed 2: fine */
+        if (fd != STDERR_FILENO)
+            close(fd);
+    }
+    errno = saved;
+}
+
+static void vlog(int level, int with_ssl, const char *fmt, va_list ap)
+{
+    char msg[1536];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n < 0)
+        return;
+    if (with_ssl) {
+        size_t used = strlen(msg);
+        char errs[768];
+        as_ssl_errors(errs, sizeof(errs));
+        if (errs[0] != '\0' && used + 3 < sizeof(msg))
+            snprintf(msg + used, sizeof(msg) - used, " (%s)", errs);
+    }
+    emit(level, msg);
+}
+
+void as_log(int level, const char *fmt, ...)
+{
+    if (!as_log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, 0, fmt, ap);
+    va_end(ap);
+}
+
+void as_log_ssl(int level, const char *fmt, ...)
+{
+    if (!as_log_enabled(level)) {
+        ERR_clear_error();
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, 1, fmt, ap);
+    va_end(ap);
+}
+
+void as_ssl_errors(char *buf, unsigned long len)
+{
+    unsigned long e;
+    size_t used = 0;
+    buf[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        char one[256];
+        ERR_error_string_n(e, one, sizeof(one));
+        int n = snprintf(buf + used, len - used, "%s%s", used ? "; " : "", one);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+    ERR_clear_error();
+}

@@ -1,0 +1,24 @@
+/* log.h: one line per event, never on stdout.  Lines name the program and
+ * pid: "autostaple[nginx 1234]: warning: ...".  Thread-safe. */
+#ifndef AS_LOG_H
+#define AS_LOG_H
+
+enum as_level { AS_ERROR = 0, AS_WARN = 1, AS_INFO = 2, AS_DEBUG = 3, AS_QUIET = -1 };
+
+/* target: "stderr", "syslog" or a file path (opened per line, so closed
+ * descriptors and log rotation are harmless). */
+void as_log_setup(int level, const char *target);
+int as_log_enabled(int level);
+
+__attribute__((format(printf, 2, 3)))
+void as_log(int level, const char *fmt, ...);
+
+/* Like as_log, with the calling thread's OpenSSL error queue appended
+ * (and consumed).  Only for threads the shim owns. */
+__attribute__((format(printf, 2, 3)))
+void as_log_ssl(int level, const char *fmt, ...);
+
+/* The thread's OpenSSL error queue as text ("" if empty), consumed. */
+void as_ssl_errors(char *buf, unsigned long len);
+
+#endif

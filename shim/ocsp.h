@@ -1,0 +1,52 @@
+/* ocsp.h: pure OCSP logic, no I/O and no global state: what the certificate
+ * says (AIA), the request we send, and the checks a response must pass before
+ * it may be stapled (FIELD.md).  Unit-tested directly. */
+#ifndef AS_OCSP_H
+#define AS_OCSP_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#define AS_MAX_URL 1024
+
+/* The first http(s) OCSP and caIssuers URLs of x's AIA extension; "" where
+ * there is none usable (other schemes, control characters, over-long). */
+void as_aia_urls(X509 *x, char ocsp[AS_MAX_URL], char ca_issuers[AS_MAX_URL]);
+
+/* A DER OCSPRequest for (leaf, issuer): one SHA-1 CertID, no nonce.
+ * *der is OPENSSL_malloc'd; returns 0 on failure (OpenSSL error queued). */
+int as_ocsp_request(X509 *leaf, X509 *issuer, unsigned char **der, size_t *len);
+
+/* base + "/" + urlencode(base64(der)) into out if it fits in RFC 5019's 255
+ * bytes; returns 0 if it does not (then POST). */
+int as_ocsp_get_url(const char *base, const unsigned char *der, size_t len,
+                    char *out, size_t outlen);
+
+struct as_verify_params {
+    long skew;          /* seconds a thisUpdate may lie in the future */
+    long max_age;       /* life given to a response without nextUpdate */
+    long max_lifetime;  /* cap on any response's life after thisUpdate */
+};
+
+struct as_verdict {
+    int ok;              /* 1: good or revoked, verified, fresh: may be stapled */
+    int status;          /* V_OCSP_CERTSTATUS_GOOD/REVOKED/UNKNOWN, -1 if none */
+    int revocation_reason;
+    time_t this_update;
+    time_t next_update;  /* 0 if absent */
+    time_t expires;      /* when it must stop being stapled */
+    char reason[512];    /* why it was refused, if !ok */
+};
+
+/* Checks der as a response for (leaf, issuer) at time now: DER, status
+ * successful, basic response, signature by the issuer or by a delegate the
+ * issuer certified for OCSPSigning, CertID, certificate status, times.
+ * Consumes the calling thread's OpenSSL error queue. */
+int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
+                   time_t now, const struct as_verify_params *p, struct as_verdict *v);
+
+/* Does candidate issue x (names, key identifiers and signature)? */
+int as_is_issuer(X509 *candidate, X509 *x);
+
+#endif

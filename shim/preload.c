@@ -1,0 +1,308 @@
+/*
+ * preload.c: the hooks.  This object is what LD_PRELOAD names; it links to
+ * nothing but libc and resolves OpenSSL at run time, so that a process that
+ * never creates a server-capable SSL_CTX pays for no more than mapping it.
+ *
+ * Each hook calls the real function first and, if it succeeded on a context
+ * that can be a server, tells the core (boundary.h).  The core is loaded on
+ * the first such context.  A thread-local flag lets the core's own calls pass
+ * straight through.  The exported names are versioned OPENSSL_3.0.0 by
+ * preload.map, so programs linked against OpenSSL 1.1 never bind to them.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "boundary.h"
+
+#define AS_EXPORT __attribute__((visibility("default")))
+
+/* Real OpenSSL entry points: one typed slot each, bound once. */
+static struct {
+    SSL_CTX *(*SSL_CTX_new)(const SSL_METHOD *);
+    SSL_CTX *(*SSL_CTX_new_ex)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *);
+    int (*SSL_CTX_use_certificate)(SSL_CTX *, X509 *);
+    int (*SSL_CTX_use_certificate_file)(SSL_CTX *, const char *, int);
+    int (*SSL_CTX_use_certificate_chain_file)(SSL_CTX *, const char *);
+    int (*SSL_CTX_use_certificate_ASN1)(SSL_CTX *, int, const unsigned char *);
+    int (*SSL_use_certificate)(SSL *, X509 *);
+    int (*SSL_use_certificate_file)(SSL *, const char *, int);
+    int (*SSL_use_certificate_chain_file)(SSL *, const char *);
+    int (*SSL_use_certificate_ASN1)(SSL *, const unsigned char *, int);
+    const SSL_METHOD *(*SSL_CTX_get_ssl_method)(const SSL_CTX *);
+    SSL_CTX *(*SSL_get_SSL_CTX)(const SSL *);
+} real_fn;
+static struct as_real real_ctrl;            /* shared with the core */
+static const SSL_METHOD *client_methods[8]; /* client-only methods */
+
+static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
+static pthread_once_t core_once = PTHREAD_ONCE_INIT;
+static int disabled;
+static const struct as_core *core;
+static char self_dir[PATH_MAX];
+static __thread int in_shim __attribute__((tls_model("initial-exec")));
+
+static void die(const char *what)
+{
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "autostaple[%d]: error: cannot find the real %s; aborting\n",
+                     (int)getpid(), what);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n);
+    abort();
+}
+
+/* The next definition of NAME after ours: normally libssl.so.3 in the global
+ * scope; failing that, a libssl.so.3 already loaded with RTLD_LOCAL. */
+static void *find_next(const char *name, void *self)
+{
+    void *p = dlvsym(RTLD_NEXT, name, "OPENSSL_3.0.0");
+    if (p == NULL) {
+        void *h = dlopen("libssl.so.3", RTLD_LAZY | RTLD_NOLOAD);
+        if (h != NULL) {
+            p = dlvsym(h, name, "OPENSSL_3.0.0");
+            dlclose(h);
+        }
+    }
+    return p == self ? NULL : p;
+}
+
+#define BIND(slot, name) (slot) = (__typeof__(slot))find_next(#name, (void *)name)
+
+static void bind_real(void)
+{
+    const char *v = getenv("AUTOSTAPLE_DISABLE");
+    if (v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+                      strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0))
+        disabled = 1;
+
+    BIND(real_fn.SSL_CTX_new, SSL_CTX_new);
+    BIND(real_fn.SSL_CTX_new_ex, SSL_CTX_new_ex);
+    BIND(real_fn.SSL_CTX_use_certificate, SSL_CTX_use_certificate);
+    BIND(real_fn.SSL_CTX_use_certificate_file, SSL_CTX_use_certificate_file);
+    BIND(real_fn.SSL_CTX_use_certificate_chain_file, SSL_CTX_use_certificate_chain_file);
+    BIND(real_fn.SSL_CTX_use_certificate_ASN1, SSL_CTX_use_certificate_ASN1);
+    BIND(real_fn.SSL_use_certificate, SSL_use_certificate);
+    BIND(real_fn.SSL_use_certificate_file, SSL_use_certificate_file);
+    BIND(real_fn.SSL_use_certificate_chain_file, SSL_use_certificate_chain_file);
+    BIND(real_fn.SSL_use_certificate_ASN1, SSL_use_certificate_ASN1);
+    BIND(real_ctrl.SSL_CTX_callback_ctrl, SSL_CTX_callback_ctrl);
+    BIND(real_ctrl.SSL_CTX_ctrl, SSL_CTX_ctrl);
+    BIND(real_ctrl.SSL_ctrl, SSL_ctrl);
+    real_fn.SSL_CTX_get_ssl_method = find_next("SSL_CTX_get_ssl_method", NULL);
+    real_fn.SSL_get_SSL_CTX = find_next("SSL_get_SSL_CTX", NULL);
+
+    static const char *const getters[] = {
+        "TLS_client_method", "DTLS_client_method", "TLSv1_2_client_method",
+        "TLSv1_1_client_method", "TLSv1_client_method", "DTLSv1_2_client_method",
+        "DTLSv1_client_method",
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(getters) / sizeof(getters[0]); i++) {
+        const SSL_METHOD *(*get)(void) =
+            (const SSL_METHOD *(*)(void))find_next(getters[i], NULL);
+        if (get != NULL)
+            client_methods[n++] = get();
+    }
+    if (real_fn.SSL_CTX_get_ssl_method == NULL || real_fn.SSL_get_SSL_CTX == NULL)
+        disabled = 1; /* cannot tell servers from clients: stay out of the way */
+}
+
+/* The real function for a hook, bound on first use; abort if it is missing,
+ * since there is nothing sane to return in its place. */
+#define REAL(name) \
+    (pthread_once(&bind_once, bind_real), \
+     real_fn.name != NULL ? real_fn.name : (die(#name), real_fn.name))
+#define REAL_CTRL(name) \
+    (pthread_once(&bind_once, bind_real), \
+     real_ctrl.name != NULL ? real_ctrl.name : (die(#name), real_ctrl.name))
+
+/* The directory this object was loaded from, taken at load time while a
+ * relative LD_PRELOAD path still means what it meant. */
+__attribute__((constructor)) static void remember_self_dir(void)
+{
+    Dl_info info;
+    if (dladdr((void *)remember_self_dir, &info) == 0 || info.dli_fname == NULL)
+        return;
+    char buf[PATH_MAX];
+    const char *path = info.dli_fname;
+    if (path[0] != '/' && realpath(path, buf) != NULL)
+        path = buf;
+    const char *slash = strrchr(path, '/');
+    if (slash != NULL && (size_t)(slash - path) < sizeof(self_dir))
+        memcpy(self_dir, path, (size_t)(slash - path));
+}
+
+static void load_core(void)
+{
+    char path[PATH_MAX + 32];
+    const char *override = getenv("AUTOSTAPLE_CORE");
+    if (override != NULL && override[0] != '\0')
+        snprintf(path, sizeof(path), "%s", override);
+    else
+        snprintf(path, sizeof(path), "%s/libautostaple-core.so", self_dir);
+
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    as_core_init_fn init = h != NULL ? (as_core_init_fn)dlsym(h, "as_core_init") : NULL;
+    const struct as_core *c = init != NULL ? init(&real_ctrl) : NULL;
+    if (c == NULL || c->abi != AS_BOUNDARY_ABI) {
+        char line[PATH_MAX + 256];
+        int n = snprintf(line, sizeof(line),
+                         "autostaple[%d]: error: cannot load %s (%s); stapling disabled\n",
+                         (int)getpid(), path, h == NULL ? dlerror() : "bad core");
+        if (n > 0)
+            (void)!write(STDERR_FILENO, line,
+                         (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        return;
+    }
+    core = c;
+}
+
+static int client_only(const SSL_CTX *ctx)
+{
+    const SSL_METHOD *m = real_fn.SSL_CTX_get_ssl_method(ctx);
+    for (size_t i = 0; i < sizeof(client_methods) / sizeof(client_methods[0]); i++)
+        if (client_methods[i] != NULL && client_methods[i] == m)
+            return 1;
+    return 0;
+}
+
+/* The core, if this context is one we act on; loads the core on first use.
+ * Called after a real call, so the bindings are in place. */
+static const struct as_core *core_for(const SSL_CTX *ctx)
+{
+    if (disabled || in_shim || ctx == NULL || client_only(ctx))
+        return NULL;
+    pthread_once(&core_once, load_core);
+    return core;
+}
+
+static const struct as_core *core_for_ssl(const SSL *ssl)
+{
+    return ssl == NULL ? NULL : core_for(real_fn.SSL_get_SSL_CTX(ssl));
+}
+
+#define TELL(c, call) do { in_shim = 1; (c)->call; in_shim = 0; } while (0)
+
+AS_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq,
+                                  const SSL_METHOD *meth)
+{
+    SSL_CTX *ctx = REAL(SSL_CTX_new_ex)(libctx, propq, meth);
+    const struct as_core *c = core_for(ctx);
+    if (c != NULL)
+        TELL(c, ctx_new(ctx));
+    return ctx;
+}
+
+AS_EXPORT SSL_CTX *SSL_CTX_new(const SSL_METHOD *meth)
+{
+    /* libssl may reach SSL_CTX_new_ex above through its PLT: ctx_new is
+     * idempotent. */
+    SSL_CTX *ctx = REAL(SSL_CTX_new)(meth);
+    const struct as_core *c = core_for(ctx);
+    if (c != NULL)
+        TELL(c, ctx_new(ctx));
+    return ctx;
+}
+
+AS_EXPORT long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void))
+{
+    long (*real)(SSL_CTX *, int, void (*)(void)) = REAL_CTRL(SSL_CTX_callback_ctrl);
+    const struct as_core *c;
+    if (cmd == SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB && (c = core_for(ctx)) != NULL) {
+        in_shim = 1;
+        int taken = c->status_cb_set(ctx, fp);
+        in_shim = 0;
+        if (taken)
+            return 1;
+    }
+    return real(ctx, cmd, fp);
+}
+
+AS_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
+{
+    long (*real)(SSL_CTX *, int, long, void *) = REAL_CTRL(SSL_CTX_ctrl);
+    const struct as_core *c;
+
+    switch (cmd) {
+    case SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB:
+        if (parg != NULL && (c = core_for(ctx)) != NULL) {
+            in_shim = 1;
+            int held = c->status_cb_get(ctx, (void (**)(void))parg);
+            in_shim = 0;
+            if (held)
+                return 1;
+        }
+        break;
+    case SSL_CTRL_EXTRA_CHAIN_CERT:
+    case SSL_CTRL_CHAIN_CERT:
+    case SSL_CTRL_CHAIN: {
+        long rc = real(ctx, cmd, larg, parg);
+        if (rc > 0 && parg != NULL && (c = core_for(ctx)) != NULL) {
+            if (cmd == SSL_CTRL_CHAIN)
+                TELL(c, chain_stack((STACK_OF(X509) *)parg));
+            else
+                TELL(c, chain_cert((X509 *)parg));
+        }
+        return rc;
+    }
+    }
+    return real(ctx, cmd, larg, parg);
+}
+
+AS_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
+{
+    long (*real)(SSL *, int, long, void *) = REAL_CTRL(SSL_ctrl);
+    if (cmd != SSL_CTRL_CHAIN_CERT && cmd != SSL_CTRL_CHAIN)
+        return real(ssl, cmd, larg, parg);
+    long rc = real(ssl, cmd, larg, parg);
+    const struct as_core *c;
+    if (rc > 0 && parg != NULL && (c = core_for_ssl(ssl)) != NULL) {
+        if (cmd == SSL_CTRL_CHAIN)
+            TELL(c, chain_stack((STACK_OF(X509) *)parg));
+        else
+            TELL(c, chain_cert((X509 *)parg));
+    }
+    return rc;
+}
+
+/* The certificate-loading hooks: real call, then tell the core. */
+#define CTX_LOAD_HOOK(name, params, args) \
+    AS_EXPORT int name params \
+    { \
+        int rc = REAL(name) args; \
+        const struct as_core *c; \
+        if (rc == 1 && (c = core_for(ctx)) != NULL) \
+            TELL(c, ctx_loaded(ctx)); \
+        return rc; \
+    }
+#define SSL_LOAD_HOOK(name, params, args) \
+    AS_EXPORT int name params \
+    { \
+        int rc = REAL(name) args; \
+        const struct as_core *c; \
+        if (rc == 1 && (c = core_for_ssl(ssl)) != NULL) \
+            TELL(c, ssl_loaded(ssl)); \
+        return rc; \
+    }
+
+CTX_LOAD_HOOK(SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x))
+CTX_LOAD_HOOK(SSL_CTX_use_certificate_file, (SSL_CTX *ctx, const char *file, int type),
+              (ctx, file, type))
+CTX_LOAD_HOOK(SSL_CTX_use_certificate_chain_file, (SSL_CTX *ctx, const char *file),
+              (ctx, file))
+CTX_LOAD_HOOK(SSL_CTX_use_certificate_ASN1, (SSL_CTX *ctx, int len, const unsigned char *d),
+              (ctx, len, d))
+SSL_LOAD_HOOK(SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x))
+SSL_LOAD_HOOK(SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
+              (ssl, file, type))
+SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file))
+SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
+              (ssl, d, len))

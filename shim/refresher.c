@@ -1,0 +1,274 @@
+/* refresher.c: see refresher.h.  The thread holds as_registry_lock only
+ * while choosing the next certificate; fetching and verifying happen with
+ * no lock held, and the result is published through the certificate's slot
+ * (cache.h).  Everything under "Refresher thread only" in certs.h is its. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/ocsp.h>
+
+#include "certs.h"
+#include "config.h"
+#include "fetch.h"
+#include "issuer.h"
+#include "log.h"
+#include "ocsp.h"
+#include "refresher.h"
+#include "schedule.h"
+
+#define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
+
+atomic_int as_stopping;
+static int running;                    /* under as_registry_lock */
+static atomic_int lost_in_fork;
+static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER; /* held while working */
+
+static double uniform(void)
+{
+    static __thread unsigned long long state;
+    if (state == 0 && getrandom(&state, sizeof(state), GRND_NONBLOCK) != sizeof(state))
+        state = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (double)(state >> 11) / 9007199254740992.0;
+}
+
+static void fmt_time(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static const char *responder_of(const struct as_cert *c)
+{
+    return as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
+}
+
+/* A failed attempt: log it unless it repeats the last one; keep any good
+ * response; back off. */
+static time_t failed(struct as_cert *c, time_t now, const char *why)
+{
+    c->failures++;
+    time_t held = as_slot_expires(&c->slot);
+    time_t at = as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max,
+                              held, uniform());
+    int level = strcmp(c->last_error, why) != 0 ? AS_WARN : AS_DEBUG;
+    char until[32];
+    fmt_time(held, until, sizeof(until));
+    as_log(level, "certificate %s: OCSP from %s failed: %s; %s%s; retrying in %lld s",
+           c->name, responder_of(c), why,
+           held > now ? "keeping the last good response until " : "no staple",
+           held > now ? until : "", (long long)(at - now));
+    snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+    return at;
+}
+
+static time_t published(struct as_cert *c, time_t now, const struct as_verdict *v)
+{
+    char this_s[32], next_s[32];
+    fmt_time(v->this_update, this_s, sizeof(this_s));
+    fmt_time(v->expires, next_s, sizeof(next_s));
+    time_t at = as_next_refresh(now, v->this_update, v->expires, uniform());
+    if (v->status == V_OCSP_CERTSTATUS_REVOKED)
+        as_log(AS_ERROR, "certificate %s is REVOKED (reason %d) according to %s; "
+               "stapling the revocation", c->name, v->revocation_reason, responder_of(c));
+    else
+        as_log(c->stapled && c->failures == 0 ? AS_DEBUG : AS_INFO,
+               "certificate %s: stapling a good response from %s (thisUpdate %s, "
+               "valid until %s; next refresh in %lld s)", c->name, responder_of(c),
+               this_s, next_s, (long long)(at - now));
+    c->stapled = 1;
+    c->failures = 0;
+    c->last_error[0] = '\0';
+    return at;
+}
+
+static time_t fetch_and_verify(struct as_cert *c, time_t now)
+{
+    unsigned char *req = NULL;
+    size_t reqlen = 0;
+    char url[AS_MAX_URL + 512], why[600];
+    struct as_http res;
+
+    if (!as_ocsp_request(c->leaf, c->issuer, &req, &reqlen)) {
+        as_log_ssl(AS_ERROR, "certificate %s: cannot build an OCSP request", c->name);
+        return failed(c, now, "cannot build an OCSP request");
+    }
+    int ok;
+    if (as_ocsp_get_url(responder_of(c), req, reqlen, url, sizeof(url)))
+        ok = as_fetch(url, NULL, 0, NULL, (size_t)as_cfg.max_response, as_cfg.timeout,
+                      &as_stopping, &res);
+    else
+        ok = as_fetch(responder_of(c), req, reqlen, "application/ocsp-request",
+                      (size_t)as_cfg.max_response, as_cfg.timeout, &as_stopping, &res);
+    OPENSSL_free(req);
+    if (!ok)
+        return failed(c, time(NULL), res.error);
+    if (res.code != 200) {
+        free(res.body);
+        snprintf(why, sizeof(why), "HTTP status %ld", res.code);
+        return failed(c, time(NULL), why);
+    }
+
+    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
+    struct as_verdict v;
+    now = time(NULL);
+    if (!as_ocsp_verify(res.body, res.len, c->leaf, c->issuer, now, &p, &v)) {
+        free(res.body);
+        snprintf(why, sizeof(why), "response refused: %s", v.reason);
+        return failed(c, now, why);
+    }
+    if (!as_slot_publish(&c->slot, res.body, res.len, v.status, v.this_update, v.expires))
+        return failed(c, now, "out of memory");
+    return published(c, now, &v);
+}
+
+/* One attempt for c.  Returns when to try again. */
+static time_t refresh(struct as_cert *c)
+{
+    time_t now = time(NULL);
+    if (c->issuer == NULL) {
+        const char *source = NULL;
+        char why[600];
+        c->issuer = as_issuer_find(c, &source, why, sizeof(why));
+        if (c->issuer == NULL) {
+            if (!c->issuer_missing_logged)
+                as_log(AS_ERROR, "certificate %s: issuer not found (not in the server's "
+                       "chain, not in %s%s%s): not stapling it", c->name, as_cfg.ca_file,
+                       why[0] ? ", " : ", no caIssuers URL", why);
+            c->issuer_missing_logged = 1;
+            c->failures++;
+            return as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max, 0,
+                                 uniform());
+        }
+        char iname[256];
+        X509_NAME_oneline(X509_get_subject_name(c->issuer), iname, sizeof(iname));
+        as_log(AS_DEBUG, "certificate %s: issuer %s found in %s", c->name, iname, source);
+        c->failures = 0;
+    }
+    return fetch_and_verify(c, now);
+}
+
+static struct as_cert *earliest_locked(void)
+{
+    struct as_cert *best = NULL;
+    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
+        if (c->due != 0 && (best == NULL || c->due < best->due))
+            best = c;
+    return best;
+}
+
+static void *run(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&as_registry_lock);
+    while (!as_stopping) {
+        struct as_cert *c = earliest_locked();
+        time_t now = time(NULL);
+        if (c == NULL) {
+            pthread_cond_wait(&as_registry_cond, &as_registry_lock);
+            continue;
+        }
+        if (c->due > now) {
+            struct timespec until = { c->due, 0 };
+            pthread_cond_timedwait(&as_registry_cond, &as_registry_lock, &until);
+            continue;
+        }
+        c->due = 0; /* taken */
+        pthread_mutex_unlock(&as_registry_lock);
+
+        pthread_mutex_lock(&work_lock);
+        time_t next = as_stopping ? 0 : refresh(c);
+        pthread_mutex_unlock(&work_lock);
+
+        pthread_mutex_lock(&as_registry_lock);
+        c->due = next;
+    }
+    running = 0;
+    pthread_mutex_unlock(&as_registry_lock);
+    return NULL;
+}
+
+static void start_locked(void)
+{
+    pthread_attr_t attr;
+    pthread_t tid;
+    sigset_t all, old;
+
+    /* The thread takes no signals: they stay the application's business. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    int err = pthread_create(&tid, &attr, run, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        as_log(AS_ERROR, "cannot start the refresher thread: %s; not stapling", strerror(err));
+        return;
+    }
+    pthread_setname_np(tid, "autostaple");
+    running = 1;
+}
+
+void as_refresher_wake_locked(void)
+{
+    if (as_stopping)
+        return;
+    if (!running)
+        start_locked();
+    pthread_cond_signal(&as_registry_cond);
+}
+
+void as_refresher_check_fork(void)
+{
+    if (atomic_load_explicit(&lost_in_fork, memory_order_relaxed) == 0)
+        return;
+    pthread_mutex_lock(&as_registry_lock);
+    if (atomic_exchange(&lost_in_fork, 0) != 0) {
+        int work = 0;
+        for (struct as_cert *c = as_registry_first(); c != NULL && !work; c = c->next)
+            work = c->ocsp_url[0] != '\0' || as_cfg.responder[0] != '\0';
+        if (work) {
+            /* Whatever the parent's thread was doing is lost: redo it now. */
+            for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
+                if (c->due == 0 && (c->ocsp_url[0] || as_cfg.responder[0]))
+                    c->due = time(NULL);
+            as_refresher_wake_locked();
+        }
+    }
+    pthread_mutex_unlock(&as_registry_lock);
+}
+
+void as_refresher_child(void)
+{
+    pthread_mutex_init(&work_lock, NULL);
+    if (running) {
+        running = 0;
+        atomic_store(&lost_in_fork, 1);
+    }
+}
+
+void as_refresher_stop(void)
+{
+    as_stopping = 1;
+    pthread_mutex_lock(&as_registry_lock);
+    pthread_cond_broadcast(&as_registry_cond);
+    pthread_mutex_unlock(&as_registry_lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    if (pthread_mutex_timedlock(&work_lock, &until) == 0)
+        pthread_mutex_unlock(&work_lock);
+}

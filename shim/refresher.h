@@ -1,0 +1,27 @@
+/* refresher.h: the background thread that fetches, verifies and publishes
+ * responses.  It starts when the first certificate with a responder is
+ * learned, and again lazily in a child after fork (threads do not survive
+ * fork).  No handshake ever waits for it. */
+#ifndef AS_REFRESHER_H
+#define AS_REFRESHER_H
+
+/* Set while the process exits: long operations give up. */
+#include <stdatomic.h>
+extern atomic_int as_stopping;
+
+/* Something became due: start the thread if needed and wake it.
+ * as_registry_lock must be held. */
+void as_refresher_wake_locked(void);
+
+/* Cheap check for the handshake path: after a fork, restart the thread in
+ * the child if it has work. */
+void as_refresher_check_fork(void);
+
+/* pthread_atfork child handler: the thread is gone. */
+void as_refresher_child(void);
+
+/* At exit: stop starting work and wait briefly for the thread to park, so
+ * that OpenSSL's own exit handlers do not run under its feet. */
+void as_refresher_stop(void);
+
+#endif
