@@ -21,7 +21,7 @@ HEADERS  := $(wildcard shim/*.h)
 TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/loopback_bind.so \
               $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
 .PHONY: all deps check check-asan check-tsan demo test-tools install uninstall clean
 

@@ -1,0 +1,259 @@
+/*
+ * mkresp: build an arbitrary DER OCSPResponse for tests.
+ *
+ * mkresp -cert LEAF.pem -issuer ISSUER.pem -signer SIGNER.pem -key SIGNER.key
+ *        -out FILE.der [-status good|revoked|unknown] [-this SECONDS]
+ *        [-next SECONDS | -no-next] [-respstatus successful|malformedrequest|
+ *        internalerror|trylater|sigrequired|unauthorized] [-no-certs] [-sha256]
+ *
+ * -this/-next are offsets from now in seconds (may be negative).
+ * Defaults: -status good -this -60 -next 3600.  CertID hash is SHA-1 unless
+ * -sha256; the response is signed with SHA-256, responder ID by name, and
+ * includes the signer cert unless -no-certs.  A non-successful -respstatus
+ * writes a bare unsigned response (only -out is required then).
+ * Exit status 0 on success, 1 on any error (message on stderr), 2 on usage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: mkresp -cert LEAF.pem -issuer ISSUER.pem -signer SIGNER.pem "
+            "-key SIGNER.key -out FILE.der\n"
+            "       [-status good|revoked|unknown] [-this SECONDS] "
+            "[-next SECONDS | -no-next]\n"
+            "       [-respstatus successful|malformedrequest|internalerror|"
+            "trylater|sigrequired|unauthorized]\n"
+            "       [-no-certs] [-sha256]\n");
+    exit(2);
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "mkresp: %s\n", what);
+    ERR_print_errors_fp(stderr);
+    exit(1);
+}
+
+static long parse_long(const char *opt, const char *s)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *s == '\0' || *end != '\0') {
+        fprintf(stderr, "mkresp: bad number for %s: %s\n", opt, s);
+        exit(2);
+    }
+    return v;
+}
+
+static X509 *load_cert(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+
+    if (f == NULL) {
+        fprintf(stderr, "mkresp: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x == NULL) {
+        fprintf(stderr, "mkresp: %s: ", path);
+        die("cannot read PEM certificate");
+    }
+    return x;
+}
+
+static EVP_PKEY *load_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k;
+
+    if (f == NULL) {
+        fprintf(stderr, "mkresp: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (k == NULL) {
+        fprintf(stderr, "mkresp: %s: ", path);
+        die("cannot read PEM private key");
+    }
+    return k;
+}
+
+static const struct {
+    const char *name;
+    int value;
+} respstatuses[] = {
+    { "successful", OCSP_RESPONSE_STATUS_SUCCESSFUL },
+    { "malformedrequest", OCSP_RESPONSE_STATUS_MALFORMEDREQUEST },
+    { "internalerror", OCSP_RESPONSE_STATUS_INTERNALERROR },
+    { "trylater", OCSP_RESPONSE_STATUS_TRYLATER },
+    { "sigrequired", OCSP_RESPONSE_STATUS_SIGREQUIRED },
+    { "unauthorized", OCSP_RESPONSE_STATUS_UNAUTHORIZED },
+};
+
+int main(int argc, char **argv)
+{
+    const char *certf = NULL, *issuerf = NULL, *signerf = NULL, *keyf = NULL;
+    const char *outf = NULL;
+    int status = V_OCSP_CERTSTATUS_GOOD;
+    int respstatus = OCSP_RESPONSE_STATUS_SUCCESSFUL;
+    long this_off = -60, next_off = 3600;
+    int no_next = 0, no_certs = 0, sha256 = 0;
+    OCSP_RESPONSE *resp = NULL;
+    unsigned char *der = NULL;
+    int derlen, i;
+    FILE *out;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(a, "-no-next") == 0) {
+            no_next = 1;
+            continue;
+        } else if (strcmp(a, "-no-certs") == 0) {
+            no_certs = 1;
+            continue;
+        } else if (strcmp(a, "-sha256") == 0) {
+            sha256 = 1;
+            continue;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0) {
+            usage();
+        }
+        if (v == NULL) {
+            fprintf(stderr, "mkresp: %s needs an argument (or is unknown)\n", a);
+            usage();
+        }
+        i++;
+        if (strcmp(a, "-cert") == 0) {
+            certf = v;
+        } else if (strcmp(a, "-issuer") == 0) {
+            issuerf = v;
+        } else if (strcmp(a, "-signer") == 0) {
+            signerf = v;
+        } else if (strcmp(a, "-key") == 0) {
+            keyf = v;
+        } else if (strcmp(a, "-out") == 0) {
+            outf = v;
+        } else if (strcmp(a, "-this") == 0) {
+            this_off = parse_long(a, v);
+        } else if (strcmp(a, "-next") == 0) {
+            next_off = parse_long(a, v);
+        } else if (strcmp(a, "-status") == 0) {
+            if (strcmp(v, "good") == 0)
+                status = V_OCSP_CERTSTATUS_GOOD;
+            else if (strcmp(v, "revoked") == 0)
+                status = V_OCSP_CERTSTATUS_REVOKED;
+            else if (strcmp(v, "unknown") == 0)
+                status = V_OCSP_CERTSTATUS_UNKNOWN;
+            else {
+                fprintf(stderr, "mkresp: bad -status %s\n", v);
+                usage();
+            }
+        } else if (strcmp(a, "-respstatus") == 0) {
+            size_t k;
+
+            for (k = 0; k < sizeof(respstatuses) / sizeof(respstatuses[0]); k++)
+                if (strcmp(v, respstatuses[k].name) == 0)
+                    break;
+            if (k == sizeof(respstatuses) / sizeof(respstatuses[0])) {
+                fprintf(stderr, "mkresp: bad -respstatus %s\n", v);
+                usage();
+            }
+            respstatus = respstatuses[k].value;
+        } else {
+            fprintf(stderr, "mkresp: unknown option %s\n", a);
+            usage();
+        }
+    }
+    if (outf == NULL)
+        usage();
+
+    if (respstatus != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+        resp = OCSP_response_create(respstatus, NULL);
+        if (resp == NULL)
+            die("OCSP_response_create failed");
+    } else {
+        X509 *cert, *issuer, *signer;
+        EVP_PKEY *key;
+        OCSP_BASICRESP *bs;
+        OCSP_CERTID *id;
+        ASN1_TIME *thisupd, *nextupd = NULL, *revtime = NULL;
+
+        if (certf == NULL || issuerf == NULL || signerf == NULL || keyf == NULL)
+            usage();
+        cert = load_cert(certf);
+        issuer = load_cert(issuerf);
+        signer = load_cert(signerf);
+        key = load_key(keyf);
+
+        id = OCSP_cert_to_id(sha256 ? EVP_sha256() : EVP_sha1(), cert, issuer);
+        if (id == NULL)
+            die("OCSP_cert_to_id failed");
+        thisupd = X509_gmtime_adj(NULL, this_off);
+        if (thisupd == NULL)
+            die("bad -this");
+        if (!no_next && (nextupd = X509_gmtime_adj(NULL, next_off)) == NULL)
+            die("bad -next");
+        if (status == V_OCSP_CERTSTATUS_REVOKED
+            && (revtime = X509_gmtime_adj(NULL, this_off - 3600)) == NULL)
+            die("cannot make revocation time");
+
+        bs = OCSP_BASICRESP_new();
+        if (bs == NULL
+            || OCSP_basic_add1_status(bs, id, status,
+                                      status == V_OCSP_CERTSTATUS_REVOKED
+                                          ? OCSP_REVOKED_STATUS_KEYCOMPROMISE
+                                          : OCSP_REVOKED_STATUS_NOSTATUS,
+                                      revtime, thisupd, nextupd) == NULL)
+            die("OCSP_basic_add1_status failed");
+        if (!OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL,
+                             no_certs ? OCSP_NOCERTS : 0))
+            die("OCSP_basic_sign failed (does the key match the signer cert?)");
+        resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+        if (resp == NULL)
+            die("OCSP_response_create failed");
+
+        OCSP_BASICRESP_free(bs);
+        OCSP_CERTID_free(id);
+        ASN1_TIME_free(thisupd);
+        ASN1_TIME_free(nextupd);
+        ASN1_TIME_free(revtime);
+        X509_free(cert);
+        X509_free(issuer);
+        X509_free(signer);
+        EVP_PKEY_free(key);
+    }
+
+    derlen = i2d_OCSP_RESPONSE(resp, &der);
+    if (derlen <= 0)
+        die("i2d_OCSP_RESPONSE failed");
+    out = fopen(outf, "wb");
+    if (out == NULL) {
+        fprintf(stderr, "mkresp: %s: %s\n", outf, strerror(errno));
+        return 1;
+    }
+    if (fwrite(der, 1, (size_t)derlen, out) != (size_t)derlen || fclose(out) != 0) {
+        fprintf(stderr, "mkresp: writing %s: %s\n", outf, strerror(errno));
+        remove(outf);
+        return 1;
+    }
+    OPENSSL_free(der);
+    OCSP_RESPONSE_free(resp);
+    return 0;
+}

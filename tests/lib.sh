@@ -1,0 +1,453 @@
+# tests/lib.sh -- TAP + process helpers for tests/integration/*.t (bash).
+#
+# Usage in a test:   . "$AS_SRC/tests/lib.sh"
+# Needs AS_BUILD (holds libautostaple.so and tests/{mkresp,fakeresponder,...}),
+# AS_PKI (made by tests/pki/mkpki.sh) and AS_SRC (repo root).
+# Do not use `set -e` in tests: assertions return non-zero on failure.
+#
+# TAP:       plan N | done_testing | skip_all WHY | check DESC CMD... |
+#            check_fails DESC CMD... | is GOT WANT DESC | isnt GOT UNWANTED DESC |
+#            like GOT ERE DESC | unlike GOT ERE DESC | pass DESC | fail DESC |
+#            skip WHY [N] | diag MSG... | note MSG... | diag_file FILE
+# Processes: start_bg NAME CMD... | stop_bg NAME|PID | free_port |
+#            wait_for_log FILE ERE SECS | wait_for_port PORT SECS
+# Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | ocsp_set_index PORT INDEX |
+#            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
+# Clients:   staple_of PORT [SNI] [ARGS...] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
+#            curl_verify PORT [NAME] [ARGS...] | ocsp_query PORT LEAF | resp_status FILE LEAF
+# Misc:      count_requests LOG | with_shim CMD... | mkresp_for LEAF OUT [ARGS...] |
+#            at_exit CMD...
+# Set AS_KEEP_TMP=1 to keep $T after the test.
+
+if [ -z "${AS_BUILD:-}" ] || [ -z "${AS_PKI:-}" ] || [ -z "${AS_SRC:-}" ]; then
+    echo "Bail out! AS_BUILD, AS_PKI and AS_SRC must be set"
+    exit 255
+fi
+# shellcheck disable=SC1091
+. "$AS_PKI/ports.env"                       # OCSP_PORT, ISSUER_PORT
+
+AS_SHIM=$AS_BUILD/libautostaple.so
+MKRESP=$AS_BUILD/tests/mkresp
+FAKERESPONDER=$AS_BUILD/tests/fakeresponder
+FIXTURE_SERVER=$AS_BUILD/tests/fixture_server
+FIXTURE_CLIENT=$AS_BUILD/tests/fixture_client
+AS_HELPER_MAX_SECONDS=${AS_HELPER_MAX_SECONDS:-600}   # self-destruct timer of helpers
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-test.XXXXXX") || {
+    echo "Bail out! mktemp failed"
+    exit 255
+}
+
+_tap_n=0 _tap_failed=0 _tap_plan= _tap_done=0 _tap_skipall=0
+_as_pids=()
+
+# ---------------------------------------------------------------- TAP
+
+_tap_desc() { local d=${1//$'\n'/ }; printf '%s' "${d//#/\\#}"; }
+
+# _tap_result STATUS DESC: STATUS 0 = ok.  Returns STATUS (0/1).
+_tap_result() {
+    _tap_n=$((_tap_n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $_tap_n - $(_tap_desc "$2")"
+        return 0
+    fi
+    echo "not ok $_tap_n - $(_tap_desc "$2")"
+    _tap_failed=$((_tap_failed + 1))
+    diag "  Failed test '$2' at ${BASH_SOURCE[2]##*/} line ${BASH_LINENO[1]}."
+    return 1
+}
+
+plan() { _tap_plan=$1; echo "1..$1"; }
+done_testing() { [ -n "$_tap_plan" ] || echo "1..$_tap_n"; _tap_plan=${_tap_plan:-$_tap_n}; _tap_done=1; }
+skip_all() {
+    if [ "$_tap_n" -gt 0 ]; then
+        fail "skip_all after $_tap_n assertions: $*"
+        exit 1
+    fi
+    echo "1..0 # SKIP $*"
+    _tap_skipall=1
+    exit 0
+}
+# diag goes to stderr (shown by prove without -v); note to stdout.
+diag() { local l; while IFS= read -r l; do echo "# $l" >&2; done <<<"$*"; }
+note() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*"; }
+diag_file() {   # diag_file FILE [MAXLINES=60]: tail of FILE as diag
+    if [ -s "$1" ]; then
+        diag "--- ${1##*/} (last ${2:-60} lines) ---"
+        tail -n "${2:-60}" "$1" | sed 's/^/# /' >&2
+    else
+        diag "--- ${1##*/}: empty or missing ---"
+    fi
+}
+
+pass() { _tap_result 0 "$1"; }
+fail() { _tap_result 1 "$1"; }
+skip() { local i; for ((i = 0; i < ${2:-1}; i++)); do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $(_tap_desc "$1")"; done; }
+
+# check DESC CMD...: pass if CMD exits 0 (runs in this shell; output captured).
+check() {
+    local desc=$1 rc out=$T/.check.out
+    shift
+    "$@" >"$out" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        _tap_result 0 "$desc"
+    else
+        _tap_result 1 "$desc"
+        diag "  command (exit $rc): $*"
+        diag_file "$out"
+    fi
+    return $((rc != 0))
+}
+# check_fails DESC CMD...: pass if CMD exits non-zero.
+check_fails() {
+    local desc=$1 rc out=$T/.check.out
+    shift
+    "$@" >"$out" 2>&1
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        _tap_result 0 "$desc"
+    else
+        _tap_result 1 "$desc"
+        diag "  command unexpectedly succeeded: $*"
+        diag_file "$out"
+    fi
+    return $((rc == 0))
+}
+is() {
+    if [ "$1" = "$2" ]; then _tap_result 0 "$3"; return; fi
+    _tap_result 1 "$3"
+    diag "         got: '$1'"
+    diag "    expected: '$2'"
+    return 1
+}
+isnt() {
+    if [ "$1" != "$2" ]; then _tap_result 0 "$3"; return; fi
+    _tap_result 1 "$3"
+    diag "         got: '$1'"
+    diag "    expected: anything else"
+    return 1
+}
+like() {
+    if [[ $1 =~ $2 ]]; then _tap_result 0 "$3"; return; fi
+    _tap_result 1 "$3"
+    diag "    '$1'"
+    diag "    doesn't match /$2/"
+    return 1
+}
+unlike() {
+    if ! [[ $1 =~ $2 ]]; then _tap_result 0 "$3"; return; fi
+    _tap_result 1 "$3"
+    diag "    '$1'"
+    diag "    matches /$2/"
+    return 1
+}
+
+# Infrastructure failure: one "not ok", diagnostics, end the test.
+_as_infra_fail() {
+    _tap_result 1 "$1"
+    [ -n "${2:-}" ] && diag_file "$2"
+    exit 1
+}
+
+# ---------------------------------------------------------------- processes
+
+_as_ident() { local s=${1//[^A-Za-z0-9_]/_}; [[ $s =~ ^[0-9] ]] && s=_$s; printf '%s' "$s"; }
+_as_alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
+_as_signal() { kill "-$1" -- "-$2" 2>/dev/null; kill "-$1" "$2" 2>/dev/null; }
+
+# _as_terminate PID...: TERM (group and pid), KILL after 2 s, reap.
+_as_terminate() {
+    local p i left
+    for p in "$@"; do _as_signal TERM "$p"; done
+    for ((i = 0; i < 20; i++)); do
+        left=0
+        for p in "$@"; do _as_alive "$p" && left=1; done
+        [ $left -eq 0 ] && break
+        sleep 0.1
+    done
+    for p in "$@"; do _as_alive "$p" && _as_signal KILL "$p"; done
+    for p in "$@"; do wait "$p" 2>/dev/null; done
+    return 0
+}
+
+# start_bg NAME CMD...: CMD (a program or shell function) in the background in
+# its own process group; output to $T/NAME.log; sets ${NAME}_PID and BG_PID.
+start_bg() {
+    local name=$1 pid had_m=0
+    shift
+    [[ $- == *m* ]] && had_m=1
+    set -m                       # => the job gets its own process group
+    "$@" >"$T/$name.log" 2>&1 </dev/null &
+    pid=$!
+    [ $had_m -eq 1 ] || set +m
+    _as_pids+=("$pid")
+    printf -v "$(_as_ident "$name")_PID" '%s' "$pid"
+    BG_PID=$pid
+}
+
+# stop_bg NAME|PID: stop something started by start_bg (TERM, then KILL after 2 s).
+stop_bg() {
+    local pid=$1 var i
+    if ! [[ $pid =~ ^[0-9]+$ ]]; then
+        var="$(_as_ident "$1")_PID"
+        pid=${!var:-}
+        [ -n "$pid" ] || { diag "stop_bg: no process named $1"; return 1; }
+    fi
+    _as_terminate "$pid"
+    for i in "${!_as_pids[@]}"; do [ "${_as_pids[$i]}" = "$pid" ] && unset '_as_pids[i]'; done
+    return 0
+}
+
+# free_port: prints a 127.0.0.1 TCP port nobody uses (20000-31999, below the
+# ephemeral range); never the PKI's OCSP/ISSUER ports nor one handed out before.
+free_port() {
+    local p i hex
+    for ((i = 0; i < 500; i++)); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        [ "$p" = "$OCSP_PORT" ] || [ "$p" = "$ISSUER_PORT" ] && continue
+        grep -qx "$p" "$T/.ports" 2>/dev/null && continue
+        hex=$(printf '%04X' "$p")
+        awk -v h="$hex" 'FNR > 1 { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null && continue
+        echo "$p" >>"$T/.ports"
+        echo "$p"
+        return 0
+    done
+    echo "free_port: no free port found" >&2
+    return 1
+}
+
+_as_now_ms() { local ns; ns=$(date +%s%N); echo $((ns / 1000000)); }
+_as_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
+
+# wait_for_log FILE ERE SECS: until a line of FILE matches ERE.
+wait_for_log() {
+    local end=$(($(_as_now_ms) + $(_as_ms "$3")))
+    while :; do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        [ "$(_as_now_ms)" -ge "$end" ] && break
+        sleep 0.1
+    done
+    echo "wait_for_log: no /$2/ in $1 after $3 s" >&2
+    return 1
+}
+
+# wait_for_port PORT SECS: until 127.0.0.1:PORT accepts a TCP connection.
+# Makes an empty connection: never use it on an `openssl ocsp -port` responder.
+wait_for_port() {
+    local end=$(($(_as_now_ms) + $(_as_ms "$2")))
+    while :; do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        [ "$(_as_now_ms)" -ge "$end" ] && break
+        sleep 0.1
+    done
+    echo "wait_for_port: 127.0.0.1:$1 not accepting after $2 s" >&2
+    return 1
+}
+
+# ---------------------------------------------------------------- servers
+
+# start_fake NAME PORT MODE [ARGS...]: fakeresponder on 127.0.0.1:PORT (0: any
+# free port), ready on return; actual port in FAKE_PORT.  Requests logged to
+# $T/NAME.requests (also FAKE_LOG); pid in ${NAME}_PID.  Ends the test on failure.
+start_fake() {
+    local name=$1 port=$2 mode=$3
+    shift 3
+    start_bg "$name" "$FAKERESPONDER" -port "$port" -mode "$mode" -log "$T/$name.requests" \
+        -max-seconds "$AS_HELPER_MAX_SECONDS" "$@"
+    FAKE_LOG=$T/$name.requests
+    local re=$port
+    [ "$port" = 0 ] && re='[0-9]+'
+    wait_for_log "$T/$name.log" "^listening on 127\.0\.0\.1:$re\$" 10 ||
+        _as_infra_fail "fakeresponder $name ($mode) listening on port $port" "$T/$name.log"
+    FAKE_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/$name.log" | head -n1)
+}
+
+# start_ocsp_responder PORT INDEX [CERT KEY]: a real OCSP responder on
+# 127.0.0.1:PORT (fakeresponder -mode ocsp: `openssl ocsp -index` run per
+# request, since `openssl ocsp -port` can only bind all interfaces).  Signs with
+# CERT/KEY (default inter).  Works on a copy of INDEX: $T/ocsp-PORT.index (see
+# ocsp_set_index).  Requests logged to $T/ocsp-PORT.requests (OCSP_LOG); pid in
+# OCSP_PID.  Ends the test with a failure if it cannot start.
+start_ocsp_responder() {
+    local port=$1 index=$2 cert=${3:-$AS_PKI/inter.pem} key=${4:-$AS_PKI/inter.key}
+    local name=ocsp-$port
+    ocsp_set_index "$port" "$index" || _as_infra_fail "copy OCSP index $index"
+    start_fake "$name" "$port" ocsp -index "$T/$name.index" -ca "$AS_PKI/inter.pem" \
+        -rsigner "$cert" -rkey "$key" -nmin 60
+    OCSP_PID=$BG_PID
+    OCSP_LOG=$T/$name.requests
+}
+
+# ocsp_set_index PORT INDEX: atomically make the responder on PORT use INDEX
+# (takes effect with the next request).
+ocsp_set_index() {
+    local dst=$T/ocsp-$1.index
+    cp "$2" "$dst.tmp" && mv -f "$dst.tmp" "$dst" || return 1
+    if [ -f "$2.attr" ]; then cp "$2.attr" "$dst.attr"; else echo "unique_subject = no" >"$dst.attr"; fi
+}
+
+# start_issuer_server PORT: serves copies of inter.der and inter.pem (from
+# $ISSUER_DIR = $T/issuer-PORT) over HTTP, 404 otherwise; log in ISSUER_LOG.
+start_issuer_server() {
+    local port=$1
+    ISSUER_DIR=$T/issuer-$port
+    mkdir -p "$ISSUER_DIR"
+    cp "$AS_PKI/inter.der" "$AS_PKI/inter.pem" "$ISSUER_DIR/"
+    start_fake "issuer-$port" "$port" dir -file "$ISSUER_DIR"
+    ISSUER_PID=$BG_PID
+    ISSUER_LOG=$T/issuer-$port.requests
+}
+
+# ---------------------------------------------------------------- clients
+
+# staple_of PORT [SNI] [S_CLIENT ARGS...]: prints good|revoked|unknown (the
+# stapled Cert Status), none (no staple), or error (no handshake / odd staple).
+# Full s_client output in $T/staple_of.out.  Empty SNI = no -servername.
+staple_of() {
+    local port=$1 sni= st
+    shift
+    if [ $# -gt 0 ]; then sni=$1; shift; fi
+    local args=(-connect "127.0.0.1:$port" -status)
+    [ -n "$sni" ] && args+=(-servername "$sni")
+    timeout 10 openssl s_client "${args[@]}" "$@" </dev/null >"$T/staple_of.out" 2>&1
+    if grep -q '^OCSP response: no response sent' "$T/staple_of.out"; then
+        echo none
+    elif st=$(grep -m1 -oE 'Cert Status: [a-z]+' "$T/staple_of.out"); then
+        echo "${st#Cert Status: }"
+    else
+        echo error
+    fi
+}
+
+# wait_for_staple WANT PORT SECS [SNI] [ARGS...]: poll staple_of every 0.2 s
+# until it prints WANT; 1 on timeout.  Last answer in STAPLE.
+wait_for_staple() {
+    local want=$1 port=$2 secs=$3
+    shift 3
+    local end=$(($(_as_now_ms) + $(_as_ms "$secs")))
+    while :; do
+        STAPLE=$(staple_of "$port" "$@")
+        [ "$STAPLE" = "$want" ] && return 0
+        [ "$(_as_now_ms)" -ge "$end" ] && break
+        sleep 0.2
+    done
+    echo "wait_for_staple: wanted '$want' on port $port, last saw '$STAPLE' after $secs s" >&2
+    [ "$STAPLE" = error ] && tail -n 20 "$T/staple_of.out" >&2
+    return 1
+}
+
+# curl_verify PORT [NAME] [CURL ARGS...]: HTTPS GET https://NAME:PORT/ (NAME
+# resolved to 127.0.0.1, default localhost) requiring a valid good staple
+# (--cert-status) and a chain to root.pem.  Returns curl's exit status; body
+# in $T/curl.body, curl's messages on stderr and in $T/curl.err.
+curl_verify() {
+    local port=$1 name=${2:-localhost} rc
+    shift $(($# >= 2 ? 2 : 1))
+    timeout 10 curl -sS --cert-status --cacert "$AS_PKI/root.pem" \
+        --resolve "$name:$port:127.0.0.1" -o "$T/curl.body" "$@" \
+        "https://$name:$port/" 2>"$T/curl.err"
+    rc=$?
+    cat "$T/curl.err" >&2
+    return $rc
+}
+
+# ocsp_query PORT LEAF: ask the responder on PORT about $AS_PKI/LEAF.pem and
+# verify the answer against root.pem; prints good|revoked|unknown|error.
+ocsp_query() {
+    local out=$T/ocsp_query.out st
+    timeout 10 openssl ocsp -issuer "$AS_PKI/inter.pem" -cert "$AS_PKI/$2.pem" \
+        -url "http://127.0.0.1:$1/" -CAfile "$AS_PKI/root.pem" >"$out" 2>&1
+    if [ $? -eq 0 ] && grep -q '^Response verify OK' "$out" &&
+        st=$(grep -m1 -oE ": (good|revoked|unknown)\$" "$out"); then
+        echo "${st#: }"
+    else
+        echo error
+    fi
+}
+
+# resp_status FILE LEAF: verify DER response FILE for $AS_PKI/LEAF.pem against
+# root.pem; prints good|revoked|unknown, expired (times invalid), or invalid.
+resp_status() {
+    local out=$T/resp_status.out st
+    openssl ocsp -respin "$1" -issuer "$AS_PKI/inter.pem" -cert "$AS_PKI/$2.pem" \
+        -CAfile "$AS_PKI/root.pem" >"$out" 2>&1
+    if [ $? -ne 0 ] || ! grep -q '^Response verify OK' "$out"; then
+        echo invalid
+    elif grep -q 'Status times invalid' "$out"; then
+        echo expired
+    elif st=$(grep -m1 -oE '^(good|revoked|unknown)$|: (good|revoked|unknown)$' "$out"); then
+        echo "${st#: }"
+    else
+        echo invalid
+    fi
+}
+
+# ---------------------------------------------------------------- misc
+
+# count_requests LOG: number of requests in a fakeresponder -log (0 if none).
+count_requests() {
+    if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
+}
+
+# with_shim CMD...: run CMD with libautostaple preloaded.
+with_shim() { LD_PRELOAD="$AS_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" "$@"; }
+
+# mkresp_for LEAF OUT [MKRESP ARGS...]: mkresp for $AS_PKI/LEAF.pem, issuer and
+# signer inter unless ARGS override -signer/-key.
+mkresp_for() {
+    local leaf=$1 out=$2
+    shift 2
+    "$MKRESP" -cert "$AS_PKI/$leaf.pem" -issuer "$AS_PKI/inter.pem" \
+        -signer "$AS_PKI/inter.pem" -key "$AS_PKI/inter.key" -out "$out" "$@"
+}
+
+# at_exit CMD...: run CMD (eval'ed) when the test ends, before processes are
+# killed.  Tests must not set their own EXIT trap.
+_as_atexit=()
+at_exit() { _as_atexit+=("$*"); }
+
+# ---------------------------------------------------------------- exit
+
+_as_exit() {
+    local rc=$? final=0
+    set +e
+    trap '' INT TERM HUP
+    local c
+    for c in "${_as_atexit[@]}"; do eval "$c"; done
+    [ ${#_as_pids[@]} -gt 0 ] && _as_terminate "${_as_pids[@]}"
+    if [ $_tap_skipall -eq 0 ]; then
+        if [ $_tap_n -eq 0 ]; then
+            echo "not ok 1 - test ran no assertions"
+            [ -n "$_tap_plan" ] || echo "1..1"
+            final=1
+        elif [ -z "$_tap_plan" ]; then
+            echo "1..$_tap_n"
+            diag "test ended without plan or done_testing (exit status $rc)"
+            final=255
+        elif [ "$_tap_plan" != "$_tap_n" ]; then
+            diag "planned $_tap_plan tests but ran $_tap_n"
+            final=255
+        fi
+        if [ $_tap_failed -gt 0 ]; then
+            diag "failed $_tap_failed of $_tap_n tests"
+            final=1
+        fi
+        if [ $rc -ne 0 ] && [ $final -eq 0 ]; then
+            diag "test script exited with status $rc"
+            final=$rc
+        fi
+    fi
+    if [ "${AS_KEEP_TMP:-0}" = 1 ] || { [ $final -ne 0 ] && [ "${AS_KEEP_TMP:-0}" = fail ]; }; then
+        diag "kept $T"
+    else
+        rm -rf "$T"
+    fi
+    exit $final
+}
+trap _as_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
