@@ -52,10 +52,11 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     X509_NAME_oneline(X509_get_subject_name(x), c->name, sizeof(c->name));
     as_aia_urls(x, c->ocsp_url, c->ca_issuers_url);
     as_slot_init(&c->slot);
+    c->learned = time(NULL);
 
     const char *url = as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
     if (url[0] != '\0') {
-        c->due = time(NULL);
+        c->due = c->learned;
         as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, how, url);
     } else {
         as_log(AS_INFO, "certificate %s (%s) names no OCSP responder: not stapling it",

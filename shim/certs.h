@@ -21,6 +21,7 @@ struct as_cert {
     char ocsp_url[AS_MAX_URL];      /* AIA OCSP URL, "" if none */
     char ca_issuers_url[AS_MAX_URL];
     unsigned char fp[32];
+    time_t learned;                 /* when it was registered */
     struct as_slot slot;            /* the staple (cache.h) */
 
     /* Under as_registry_lock. */

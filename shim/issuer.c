@@ -33,11 +33,16 @@ void as_pool_add(X509 *x)
     int known = 0;
     for (int i = 0; pool != NULL && i < sk_X509_num(pool) && !known; i++)
         known = X509_cmp(sk_X509_value(pool, i), x) == 0;
-    if (!known && pool != NULL && sk_X509_num(pool) < MAX_POOL && X509_up_ref(x) &&
-        !sk_X509_push(pool, x))
-        X509_free(x);
+    int added = 0;
+    if (!known && pool != NULL && sk_X509_num(pool) < MAX_POOL && X509_up_ref(x)) {
+        added = sk_X509_push(pool, x) > 0;
+        if (!added)
+            X509_free(x);
+    }
     pthread_mutex_unlock(&pool_lock);
     ERR_pop_to_mark();
+    if (added)
+        as_refresher_chain_added();
 }
 
 void as_pool_add_chain(STACK_OF(X509) *chain)
@@ -56,10 +61,10 @@ static X509 *search(STACK_OF(X509) *list, X509 *leaf)
     return NULL;
 }
 
-static X509 *from_pool(X509 *leaf)
+X509 *as_issuer_from_chain(struct as_cert *c)
 {
     pthread_mutex_lock(&pool_lock);
-    X509 *x = search(pool, leaf);
+    X509 *x = search(pool, c->leaf);
     pthread_mutex_unlock(&pool_lock);
     return x;
 }
@@ -126,7 +131,7 @@ X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t w
 {
     X509 *x;
     why[0] = '\0';
-    if ((x = from_pool(c->leaf)) != NULL) {
+    if ((x = as_issuer_from_chain(c)) != NULL) {
         *source = "the server's chain";
         return x;
     }

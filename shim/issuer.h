@@ -14,6 +14,10 @@ struct as_cert;
 void as_pool_add(X509 *x);
 void as_pool_add_chain(STACK_OF(X509) *chain);
 
+/* The issuer of c->leaf from the server's own chains, with a reference for
+ * the caller, or NULL.  Refresher thread only. */
+X509 *as_issuer_from_chain(struct as_cert *c);
+
 /* The issuer of c->leaf with a reference for the caller, or NULL; *source
  * names where it was found.  Refresher thread only: may read the CA file and
  * fetch over the network. */

@@ -25,6 +25,9 @@
 #include "schedule.h"
 
 #define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
+/* Servers add their chain after the certificate: give them this long before
+ * looking for the issuer anywhere else. */
+#define CHAIN_GRACE 2
 
 atomic_int as_stopping;
 static int running;                    /* under as_registry_lock */
@@ -137,6 +140,9 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
 static time_t refresh(struct as_cert *c)
 {
     time_t now = time(NULL);
+    if (c->issuer == NULL && now < c->learned + CHAIN_GRACE &&
+        (c->issuer = as_issuer_from_chain(c)) == NULL)
+        return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
     if (c->issuer == NULL) {
         const char *source = NULL;
         char why[600];
@@ -229,6 +235,21 @@ void as_refresher_wake_locked(void)
     if (!running)
         start_locked();
     pthread_cond_signal(&as_registry_cond);
+}
+
+void as_refresher_chain_added(void)
+{
+    int woken = 0;
+    pthread_mutex_lock(&as_registry_lock);
+    time_t now = time(NULL);
+    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
+        if (c->due > now && c->due == c->learned + CHAIN_GRACE) {
+            c->due = now;
+            woken = 1;
+        }
+    if (woken)
+        pthread_cond_signal(&as_registry_cond);
+    pthread_mutex_unlock(&as_registry_lock);
 }
 
 void as_refresher_check_fork(void)

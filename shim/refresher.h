@@ -13,6 +13,10 @@ extern atomic_int as_stopping;
  * as_registry_lock must be held. */
 void as_refresher_wake_locked(void);
 
+/* A new chain certificate is known: certificates still waiting for their
+ * chain are looked at again now.  Takes as_registry_lock. */
+void as_refresher_chain_added(void);
+
 /* Cheap check for the handshake path: after a fork, restart the thread in
  * the child if it has work. */
 void as_refresher_check_fork(void);

@@ -1,0 +1,92 @@
+#!/bin/bash
+# What a responder can do wrong, and what must then happen: nothing bad is
+# stapled, the server keeps serving at full speed, the reason is logged once.
+# Each case points AUTOSTAPLE_RESPONDER at its own fake responder.
+. "$AS_SRC/tests/lib.sh"
+
+export AUTOSTAPLE_RETRY_MIN=1 AUTOSTAPLE_TIMEOUT=3
+
+# serve NAME URL: s_server for leaf-rsa under the shim with URL as responder.
+serve() {
+    local name=$1
+    PORT=$(free_port)
+    start_bg "$name" env AUTOSTAPLE_RESPONDER="$2" LD_PRELOAD="$AS_SHIM" \
+        openssl s_server -accept "127.0.0.1:$PORT" -www \
+        -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -cert_chain "$AS_PKI/chain.pem"
+    wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
+}
+served() { timeout 10 curl -sSk --resolve "good.test:$1:127.0.0.1" -o /dev/null "https://good.test:$1/"; }
+
+# refused CASE REASON-ERE MODE [FAKE ARGS...]: the case's response is refused.
+refused() {
+    local name=$1 reason=$2 mode=$3
+    shift 3
+    start_fake "fake-$name" 0 "$mode" "$@"
+    serve "$name" "http://127.0.0.1:$FAKE_PORT/"
+    check "$name: refused and logged ($reason)" wait_for_log "$T/$name.log" "warning: .*$reason" 10
+    is "$(staple_of "$PORT")" none "$name: nothing stapled"
+    check "$name: the server still serves" served "$PORT"
+}
+
+refused trylater "responder answered trylater" trylater
+refused http500 "HTTP status 500" status:500
+refused html "not a DER OCSP response" html
+refused garbage "not a DER OCSP response" garbage
+refused oversized "response larger than 16384 bytes" big -size 100000000
+refused truncated "failed: (Transferred a partial file|.*not a DER)" truncated
+refused reset "failed: (Failure when receiving data|Recv failure|Connection reset|Empty reply)" reset
+refused redirect "HTTP status 302" redirect
+
+mkresp_for leaf-rsa "$T/expired.der" -this -7200 -next -60
+refused expired "response refused: response expired" file -file "$T/expired.der"
+mkresp_for leaf-rsa "$T/rogue.der" -signer "$AS_PKI/rogue-signer.pem" -key "$AS_PKI/rogue-signer.key"
+refused wrong-signer "response refused: signature or signer not authorized" file -file "$T/rogue.der"
+mkresp_for leaf-rsa "$T/noeku.der" -signer "$AS_PKI/ocsp-noeku.pem" -key "$AS_PKI/ocsp-noeku.key"
+refused no-ocspsigning "response refused: signature or signer not authorized" file -file "$T/noeku.der"
+mkresp_for leaf-sni "$T/other.der"
+refused other-cert "response refused: response is for another certificate" file -file "$T/other.der"
+mkresp_for leaf-rsa "$T/unknown.der" -status unknown
+refused unknown "response refused: certificate status is unknown" file -file "$T/unknown.der"
+
+# The same failure is logged once, not at every retry.
+sleep 3
+like "$(grep -c 'requests' /dev/null; count_requests "$T/fake-http500.requests")" "^0$|[2-9]|[0-9]{2}" \
+    "http500: retried (with RETRY_MIN=1)"
+is "$(grep -c 'warning: .*HTTP status 500' "$T/http500.log")" 1 "http500: the warning is not repeated"
+
+# Good responses served by a plain HTTP server: issuer-signed and delegated.
+mkresp_for leaf-rsa "$T/issuer.der"
+start_fake fake-issuer-signed 0 file -file "$T/issuer.der"
+serve issuer-signed "http://127.0.0.1:$FAKE_PORT/"
+check "issuer-signed: stapled" wait_for_staple good "$PORT" 5
+check "issuer-signed: curl accepts it" curl_verify "$PORT" good.test
+like "$(head -n1 "$FAKE_LOG")" "^GET /M" "a short request travels as a GET"
+
+mkresp_for leaf-rsa "$T/delegated.der" -signer "$AS_PKI/ocsp-signer.pem" -key "$AS_PKI/ocsp-signer.key"
+start_fake fake-delegated 0 file -file "$T/delegated.der"
+long=$(printf 'p%.0s' $(seq 1 200))
+serve delegated "http://127.0.0.1:$FAKE_PORT/$long/"
+check "delegated signer: stapled" wait_for_staple good "$PORT" 5
+check "delegated signer: curl accepts it" curl_verify "$PORT" good.test
+like "$(head -n1 "$FAKE_LOG")" "^POST /$long/" "a URL over 255 bytes: the request is POSTed"
+
+# Responder down: nothing listens.
+dead=$(free_port)
+serve down "http://127.0.0.1:$dead/"
+check "down: logged" wait_for_log "$T/down.log" "warning: .*(Couldn't connect|Connection refused)" 10
+is "$(staple_of "$PORT")" none "down: nothing stapled"
+
+# Responder that never answers: handshakes do not wait for it.
+start_fake fake-hang 0 hang
+serve hang "http://127.0.0.1:$FAKE_PORT/"
+wait_for_log "$FAKE_LOG" "^GET" 5
+slow=0
+for i in 1 2 3 4 5; do
+    start=$(date +%s%N)
+    st=$(staple_of "$PORT")
+    ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$st" = none ] && [ "$ms" -lt 1500 ] || { slow=1; diag "handshake $i: $st in $ms ms"; }
+done
+is "$slow" 0 "hang: five handshakes during a hung fetch each complete at once, unstapled"
+check "hang: the timeout is logged" wait_for_log "$T/hang.log" "warning: .*[Tt]imeout" 10
+done_testing
