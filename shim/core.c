@@ -30,8 +30,10 @@ static void warn(const char *msg)
     as_log(AS_WARN, "%s", msg);
 }
 
+/* Lock order: fork guard, registry, pool. */
 static void at_fork_prepare(void)
 {
+    as_refresher_prepare();
     as_registry_prepare();
     as_pool_prepare();
 }
@@ -40,6 +42,7 @@ static void at_fork_parent(void)
 {
     as_pool_parent();
     as_registry_parent();
+    as_refresher_parent();
 }
 
 static void at_fork_child(void)
@@ -121,6 +124,7 @@ __attribute__((visibility("default")))
 const struct as_core *as_core_init(const struct as_real *real)
 {
     as_real_fns = *real;
+    as_log_remember_program();
     if (as_real_fns.SSL_CTX_ctrl == NULL || as_real_fns.SSL_ctrl == NULL ||
         as_real_fns.SSL_CTX_callback_ctrl == NULL || !as_status_cb_init())
         return NULL;

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "fetch.h"
 #include "log.h"
+#include "refresher.h"
 
 #define AS_USER_AGENT "autostaple/" AS_VERSION
 
@@ -121,7 +123,14 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
         curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)postlen);
     }
 
+    /* Plain HTTP touches neither OpenSSL nor the loader while it waits on
+     * the network: a fork may go ahead meanwhile.  HTTPS keeps the guard. */
+    int plain = strncasecmp(url, "http://", 7) == 0;
+    if (plain)
+        as_fork_guard_leave();
     CURLcode rc = curl.easy_perform(h);
+    if (plain)
+        as_fork_guard_enter();
     curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->code);
     int ok = rc == CURLE_OK;
     if (!ok) {

@@ -15,8 +15,14 @@
 static int log_level = AS_WARN;
 static enum { TO_STDERR, TO_SYSLOG, TO_FILE } log_to = TO_STDERR;
 static char log_path[1024];
+static char program[64] = "?";
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+void as_log_remember_program(void)
+{
+    snprintf(program, sizeof(program), "%s", program_invocation_short_name);
+}
 
 void as_log_setup(int level, const char *target)
 {
@@ -46,7 +52,7 @@ static void emit(int level, const char *msg)
     }
     char line[2048];
     int n = snprintf(line, sizeof(line), "autostaple[%s %d]: %s: %s\n",
-                     program_invocation_short_name, (int)getpid(),
+                     program, (int)getpid(),
                      level_names[level], msg);
     if (n < 0)
         return;

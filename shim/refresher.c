@@ -32,7 +32,8 @@
 atomic_int as_stopping;
 static int running;                    /* under as_registry_lock */
 static atomic_int lost_in_fork;
-static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER; /* held while working */
+static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
+static int guard_taken_for_fork;
 
 static double uniform(void)
 {
@@ -193,9 +194,9 @@ static void *run(void *arg)
         c->due = 0; /* taken */
         pthread_mutex_unlock(&as_registry_lock);
 
-        pthread_mutex_lock(&work_lock);
+        as_fork_guard_enter();
         time_t next = as_stopping ? 0 : refresh(c);
-        pthread_mutex_unlock(&work_lock);
+        as_fork_guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
         c->due = next;
@@ -272,9 +273,34 @@ void as_refresher_check_fork(void)
     pthread_mutex_unlock(&as_registry_lock);
 }
 
+void as_fork_guard_enter(void)
+{
+    pthread_mutex_lock(&fork_guard);
+}
+
+void as_fork_guard_leave(void)
+{
+    pthread_mutex_unlock(&fork_guard);
+}
+
+void as_refresher_prepare(void)
+{
+    /* At exit the guard stays taken (as_refresher_stop): do not wait. */
+    guard_taken_for_fork = !atomic_load(&as_stopping);
+    if (guard_taken_for_fork)
+        pthread_mutex_lock(&fork_guard);
+}
+
+void as_refresher_parent(void)
+{
+    if (guard_taken_for_fork)
+        pthread_mutex_unlock(&fork_guard);
+}
+
 void as_refresher_child(void)
 {
-    pthread_mutex_init(&work_lock, NULL);
+    if (guard_taken_for_fork)
+        pthread_mutex_unlock(&fork_guard);
     if (running) {
         running = 0;
         atomic_store(&lost_in_fork, 1);
@@ -287,9 +313,11 @@ void as_refresher_stop(void)
     pthread_mutex_lock(&as_registry_lock);
     pthread_cond_broadcast(&as_registry_cond);
     pthread_mutex_unlock(&as_registry_lock);
+    /* Keep the guard: the thread must not touch OpenSSL again while its
+     * exit handlers run.  A fetch in progress notices as_stopping within a
+     * second (fetch.c). */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 2;
-    if (pthread_mutex_timedlock(&work_lock, &until) == 0)
-        pthread_mutex_unlock(&work_lock);
+    pthread_mutex_timedlock(&fork_guard, &until);
 }

@@ -21,7 +21,17 @@ void as_refresher_chain_added(void);
  * the child if it has work. */
 void as_refresher_check_fork(void);
 
-/* pthread_atfork child handler: the thread is gone. */
+/* The fork guard.  The refresher holds it whenever it may be inside OpenSSL
+ * or the dynamic loader (whose locks a fork would copy held into the
+ * child), and lets go of it only to wait on the network (as_fetch does, for
+ * plain HTTP).  pthread_atfork's prepare handler takes it, so a server that
+ * forks waits at most for one verification, never for a fetch. */
+void as_fork_guard_enter(void);
+void as_fork_guard_leave(void);
+
+/* pthread_atfork handlers. */
+void as_refresher_prepare(void);
+void as_refresher_parent(void);
 void as_refresher_child(void);
 
 /* At exit: stop starting work and wait briefly for the thread to park, so

@@ -11,10 +11,11 @@
 #            skip WHY [N] | diag MSG... | note MSG... | diag_file FILE
 # Processes: start_bg NAME CMD... | stop_bg NAME|PID | free_port |
 #            wait_for_log FILE ERE SECS | wait_for_port PORT SECS
-# Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | ocsp_set_index PORT INDEX |
+# Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | start_openssl_ocsp PORT INDEX | ocsp_set_index PORT INDEX |
 #            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
 # Clients:   staple_of PORT [SNI] [ARGS...] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
-#            curl_verify PORT [NAME] [ARGS...] | ocsp_query PORT LEAF | resp_status FILE LEAF
+#            curl_verify PORT [NAME] [ARGS...] | stapled_status PORT LEAF [SNI] |
+#            ocsp_query PORT LEAF | resp_status FILE LEAF
 # Misc:      count_requests LOG | with_shim CMD... | mkresp_for LEAF OUT [ARGS...] |
 #            at_exit CMD...
 # Set AS_KEEP_TMP=1 to keep $T after the test.
@@ -26,7 +27,7 @@ fi
 # shellcheck disable=SC1091
 . "$AS_PKI/ports.env"                       # OCSP_PORT, ISSUER_PORT
 
-AS_SHIM=$AS_BUILD/libautostaple.so
+AS_SHIM=${AS_SHIM:-$AS_BUILD/libautostaple.so}   # run-suite.sh may put a sanitizer runtime first
 MKRESP=$AS_BUILD/tests/mkresp
 FAKERESPONDER=$AS_BUILD/tests/fakeresponder
 FIXTURE_SERVER=$AS_BUILD/tests/fixture_server
@@ -38,7 +39,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-test.XXXXXX") || {
     exit 255
 }
 
-_tap_n=0 _tap_failed=0 _tap_plan= _tap_done=0 _tap_skipall=0
+_tap_n=0 _tap_failed=0 _tap_plan='' _tap_done=0 _tap_skipall=0
 _as_pids=()
 
 # ---------------------------------------------------------------- TAP
@@ -289,6 +290,22 @@ ocsp_set_index() {
     if [ -f "$2.attr" ]; then cp "$2.attr" "$dst.attr"; else echo "unique_subject = no" >"$dst.attr"; fi
 }
 
+# start_openssl_ocsp PORT INDEX: OpenSSL's own responder (`openssl ocsp
+# -port`), signing as inter.  OpenSSL 3.0 binds it to every address, so it runs
+# under loopback_bind.so, which pins it to 127.0.0.1.  Ready on return (its
+# "waiting" line; never probe its port: an empty connection can wedge it).
+# Pid in OPENSSL_OCSP_PID.  No request log: use start_ocsp_responder for that.
+start_openssl_ocsp() {
+    local port=$1 name=openssl-ocsp-$1
+    cp "$2" "$T/$name.index" && cp "$2.attr" "$T/$name.index.attr" 2>/dev/null
+    start_bg "$name" env LD_PRELOAD="$AS_BUILD/tests/loopback_bind.so" timeout "$AS_HELPER_MAX_SECONDS" \
+        openssl ocsp -index "$T/$name.index" -port "$port" -CA "$AS_PKI/inter.pem" \
+        -rsigner "$AS_PKI/inter.pem" -rkey "$AS_PKI/inter.key" -nmin 60 -ignore_err
+    OPENSSL_OCSP_PID=$BG_PID
+    wait_for_log "$T/$name.log" "waiting for OCSP client connections" 10 ||
+        _as_infra_fail "openssl ocsp responder on port $port" "$T/$name.log"
+}
+
 # start_issuer_server PORT: serves copies of inter.der and inter.pem (from
 # $ISSUER_DIR = $T/issuer-PORT) over HTTP, 404 otherwise; log in ISSUER_LOG.
 start_issuer_server() {
@@ -307,7 +324,7 @@ start_issuer_server() {
 # stapled Cert Status), none (no staple), or error (no handshake / odd staple).
 # Full s_client output in $T/staple_of.out.  Empty SNI = no -servername.
 staple_of() {
-    local port=$1 sni= st
+    local port=$1 sni='' st
     shift
     if [ $# -gt 0 ]; then sni=$1; shift; fi
     local args=(-connect "127.0.0.1:$port" -status)
@@ -352,6 +369,17 @@ curl_verify() {
     rc=$?
     cat "$T/curl.err" >&2
     return $rc
+}
+
+# stapled_status PORT LEAF [SNI]: take the staple with fixture_client and
+# verify it for $AS_PKI/LEAF.pem against root.pem (resp_status): for servers
+# that send no chain, where curl --cert-status cannot check a staple.
+stapled_status() {
+    local args=(-port "$1" -status -save-staple "$T/stapled.der")
+    [ -n "${3:-}" ] && args+=(-servername "$3")
+    rm -f "$T/stapled.der"
+    timeout 10 "$FIXTURE_CLIENT" "${args[@]}" >"$T/stapled.out" 2>&1
+    if [ -s "$T/stapled.der" ]; then resp_status "$T/stapled.der" "$2"; else echo none; fi
 }
 
 # ocsp_query PORT LEAF: ask the responder on PORT about $AS_PKI/LEAF.pem and

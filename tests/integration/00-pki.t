@@ -1,7 +1,7 @@
 #!/bin/bash
 # Sanity of the test infrastructure itself (no shim): PKI, OCSP responder,
 # mkresp, fakeresponder, and the lib.sh client helpers.
-. "$AS_SRC/tests/lib.sh"
+. "${AS_SRC:?AS_SRC must be set}/tests/lib.sh" || { echo "Bail out! cannot load lib.sh"; exit 1; }
 
 P=$AS_PKI
 LEAVES="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer"

@@ -4,7 +4,7 @@
 # certificates, TLS 1.2 and 1.3, checked with s_client and curl --cert-status.
 . "$AS_SRC/tests/lib.sh"
 
-start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
+start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
 
 # s_server NAME LEAF [ARGS...]: s_server for LEAF under the shim; port in PORT.
 s_server() {

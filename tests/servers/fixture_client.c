@@ -4,7 +4,7 @@
  * Usage:
  *   fixture_client -port P [-servername N] [-CAfile F] [-method client|generic]
  *                  [-status] [-own-cb accept|reject] [-cert F -key F]
- *                  [-tls 1.2|1.3]
+ *                  [-tls 1.2|1.3] [-save-staple FILE]
  *
  * Connects to 127.0.0.1:P, performs the handshake, sends
  * "GET / HTTP/1.0\r\n\r\n" and reads the reply.  Prints on stdout:
@@ -62,7 +62,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: fixture_client -port P [-servername N] [-CAfile F]\n"
             "         [-method client|generic] [-status] [-own-cb accept|reject]\n"
-            "         [-cert F -key F] [-tls 1.2|1.3]\n");
+            "         [-cert F -key F] [-tls 1.2|1.3] [-save-staple FILE]\n");
     exit(2);
 }
 
@@ -179,6 +179,7 @@ int main(int argc, char **argv)
     int port = -1, want_status = 0, own_cb = 0, cb_accept = 1, generic = 0;
     int tls_version = 0, i, fd = -1, r, ok = 0;
     const char *servername = NULL, *cafile = NULL, *cert = NULL, *key = NULL;
+    const char *save_staple = NULL;
     static const char request[] = "GET / HTTP/1.0\r\n\r\n";
     static char reply[MAX_REPLY + 1];
     size_t have = 0;
@@ -227,6 +228,8 @@ int main(int argc, char **argv)
                 cb_accept = 0;
             else
                 usage();
+        } else if (strcmp(o, "-save-staple") == 0) {
+            save_staple = v;
         } else if (strcmp(o, "-cert") == 0) {
             cert = v;
         } else if (strcmp(o, "-key") == 0) {
@@ -324,9 +327,14 @@ report:
     else
         printf("verify: none\n");
     resp_len = ssl != NULL ? SSL_get_tlsext_status_ocsp_resp(ssl, &resp) : -1;
-    if (resp != NULL && resp_len > 0)
+    if (resp != NULL && resp_len > 0) {
         printf("status: staple %ld bytes\n", resp_len);
-    else
+        FILE *out = save_staple != NULL ? fopen(save_staple, "wb") : NULL;
+        if (out != NULL) {
+            fwrite(resp, 1, (size_t)resp_len, out);
+            fclose(out);
+        }
+    } else
         printf("status: no staple\n");
     if (!ok)
         goto done;

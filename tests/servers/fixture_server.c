@@ -54,10 +54,13 @@
  *   with exit status 124.  SIGTERM/SIGINT: clean exit with status 0.
  * -reload-on-hup: on SIGHUP build fresh contexts from the same arguments
  *   (re-reading every file) and use them for new connections; prints
- *   "reloaded" (or "reload failed: ...") on stderr.
+ *   "reloaded" (or "reload failed: ...") on stderr; connections already
+ *   running finish with the old contexts, which are freed afterwards.
+ *   Without -reload-on-hup SIGHUP keeps its default action (terminate).
  * -verify-client CAFILE: require a client certificate issued under CAFILE.
  *
- * Binds 127.0.0.1:P only.  Prints "ready" on stderr once listening; all
+ * Binds 127.0.0.1:P only (-port 0: any free port, reported as "port N" on
+ * stderr before "ready").  Prints "ready" on stderr once listening; all
  * diagnostics go to stderr, nothing is written to stdout.  Every connection
  * gets at most 10 seconds (handshake, request, response) and a failure on one
  * connection never stops the server.
