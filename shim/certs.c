@@ -4,6 +4,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "certs.h"
 #include "config.h"
@@ -80,7 +81,10 @@ struct as_cert *as_cert_learn(X509 *x, const char *how)
     unsigned char fp[EVP_MAX_MD_SIZE];
     unsigned int fplen = 0;
     ERR_set_mark();
-    int ok = X509_digest(x, EVP_sha256(), fp, &fplen) && fplen == 32;
+    /* A certificate that cannot serve TLS (a client's, in a context made
+     * with the generic TLS_method) is none of our business. */
+    int server = X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0) == 1;
+    int ok = server && X509_digest(x, EVP_sha256(), fp, &fplen) && fplen == 32;
     ERR_pop_to_mark();
     if (!ok)
         return NULL;

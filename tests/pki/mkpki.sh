@@ -2,7 +2,8 @@
 # Usage: mkpki.sh OUTDIR OCSP_PORT ISSUER_PORT
 # Generates the autostaple test PKI into OUTDIR (PEM unless .der):
 #   root, inter (+inter.der), ocsp-signer, ocsp-noeku, rogue-ca, rogue-signer
-#   (.pem/.key); leaves leaf-{rsa,ec,sni,revoked,unknown,noaia,pemissuer}
+#   (.pem/.key); leaves leaf-{rsa,ec,sni,revoked,unknown,noaia,pemissuer,client}
+#   (leaf-client: EKU clientAuth only, a TLS client's certificate)
 #   (.pem/.key/-full.pem); ca-bundle.pem root-only.pem chain.pem;
 #   index.txt, index-all-good.txt, index-all-revoked.txt (+ .attr) for
 #   `openssl ocsp -index` (leaf-unknown is never listed); ports.env.
@@ -66,13 +67,13 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOC
 
-# add_leaf_section SECTION DNSNAME AIA_ISSUER_FILE|"" KEYUSAGE   ("" = no AIA at all)
+# add_leaf_section SECTION DNSNAME AIA_ISSUER_FILE|"" KEYUSAGE [EKU]  ("" = no AIA at all)
 add_leaf_section() {
     {
         echo "[$1]"
         echo "basicConstraints = critical, CA:FALSE"
         echo "keyUsage = critical, $4"
-        echo "extendedKeyUsage = serverAuth"
+        echo "extendedKeyUsage = ${5:-serverAuth}"
         echo "subjectAltName = DNS:localhost, IP:127.0.0.1, DNS:$2"
         echo "subjectKeyIdentifier = hash"
         echo "authorityKeyIdentifier = keyid:always"
@@ -101,7 +102,7 @@ selfsign() {
 
 # RSA keygen dominates the run time: generate all keys up front, in parallel.
 pids=()
-for k in root inter ocsp-signer ocsp-noeku rogue-ca rogue-signer leaf-rsa leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer; do
+for k in root inter ocsp-signer ocsp-noeku rogue-ca rogue-signer leaf-rsa leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client; do
     genrsa "$WORK/$k.key" & pids+=($!)
 done
 ec_key leaf-ec.key
@@ -125,21 +126,22 @@ rsa_key rogue-signer.key
 issue rogue-signer "/CN=autostaple rogue ocsp signer" ocsp_signer rogue-ca 30
 
 # --- leaves (issued by inter, 30 days) ---
-LEAVES="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer"
+LEAVES="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client"
 declare -A L_DNS=(
     [leaf-rsa]=good.test [leaf-ec]=good.test [leaf-sni]=sni.test
     [leaf-revoked]=revoked.test [leaf-unknown]=unknown.test
-    [leaf-noaia]=noaia.test [leaf-pemissuer]=pemissuer.test)
+    [leaf-noaia]=noaia.test [leaf-pemissuer]=pemissuer.test [leaf-client]=client.test)
 declare -A L_SUBJ=(
     [leaf-rsa]="/CN=good.test" [leaf-ec]="/OU=ecdsa/CN=good.test"
     [leaf-sni]="/CN=sni.test" [leaf-revoked]="/CN=revoked.test"
     [leaf-unknown]="/CN=unknown.test" [leaf-noaia]="/CN=noaia.test"
-    [leaf-pemissuer]="/CN=pemissuer.test")
+    [leaf-pemissuer]="/CN=pemissuer.test" [leaf-client]="/CN=client.test")
 for l in $LEAVES; do
     aia=inter.der
     case $l in leaf-noaia) aia="";; leaf-pemissuer) aia=inter.pem;; esac
     ku="digitalSignature, keyEncipherment"; [ "$l" = leaf-ec ] && ku=digitalSignature
-    add_leaf_section "ext_$l" "${L_DNS[$l]}" "$aia" "$ku"
+    eku=serverAuth; [ "$l" = leaf-client ] && eku=clientAuth   # a TLS client's certificate
+    add_leaf_section "ext_$l" "${L_DNS[$l]}" "$aia" "$ku" "$eku"
     [ "$l" = leaf-ec ] || rsa_key "$l.key"
     issue "$l" "${L_SUBJ[$l]}" "ext_$l" inter 30
     cat "$l.pem" inter.pem > "$l-full.pem"
@@ -171,7 +173,7 @@ index_line() {
         printf 'V\t%s\t\t%s\tunknown\t%s\n' "$end" "$serial" "$subj"
     fi
 }
-KNOWN="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-noaia leaf-pemissuer"   # leaf-unknown: never listed
+KNOWN="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-noaia leaf-pemissuer leaf-client"   # leaf-unknown: never listed
 : > index.txt; : > index-all-good.txt; : > index-all-revoked.txt
 for l in $KNOWN; do
     if [ "$l" = leaf-revoked ]; then index_line "$l" R >> index.txt; else index_line "$l" V >> index.txt; fi
