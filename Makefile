@@ -80,7 +80,7 @@ check-tsan:
 
 demo:
 	@mk/deps.sh demo
-	@$(MAKE) --no-print-directory all $(BUILD)/tests/fixture_client
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/loopback_bind.so
 	@BUILD=$(BUILD) tests/demo.sh
 
 install: all

@@ -15,6 +15,17 @@
 
 #define AS_USER_AGENT "autostaple/" AS_VERSION
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AS_SANITIZED 1
+#endif
+#endif
+#ifndef AS_SANITIZED
+#define AS_SANITIZED 0
+#endif
+
 static struct {
     CURLcode (*global_init)(long);
     CURL *(*easy_init)(void);
@@ -124,8 +135,10 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     }
 
     /* Plain HTTP touches neither OpenSSL nor the loader while it waits on
-     * the network: a fork may go ahead meanwhile.  HTTPS keeps the guard. */
-    int plain = strncasecmp(url, "http://", 7) == 0;
+     * the network: a fork may go ahead meanwhile.  HTTPS keeps the guard.
+     * Under a sanitizer, whose allocator (GCC 12's) is not fork-safe the way
+     * glibc's malloc is, the guard is kept throughout. */
+    int plain = strncasecmp(url, "http://", 7) == 0 && !AS_SANITIZED;
     if (plain)
         as_fork_guard_leave();
     CURLcode rc = curl.easy_perform(h);

@@ -4,6 +4,7 @@
  * (cache.h).  Everything under "Refresher thread only" in certs.h is its. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ atomic_int as_stopping;
 static int running;                    /* under as_registry_lock */
 static atomic_int lost_in_fork;
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
+static sem_t started;                  /* posted by a new thread once it runs */
 static int guard_taken_for_fork;
 
 static double uniform(void)
@@ -178,6 +180,7 @@ static struct as_cert *earliest_locked(void)
 static void *run(void *arg)
 {
     (void)arg;
+    sem_post(&started);
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {
         struct as_cert *c = earliest_locked();
@@ -218,6 +221,7 @@ static void start_locked(void)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 512 * 1024);
+    sem_init(&started, 0, 0);
     int err = pthread_create(&tid, &attr, run, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -225,6 +229,12 @@ static void start_locked(void)
         as_log(AS_ERROR, "cannot start the refresher thread: %s; not stapling", strerror(err));
         return;
     }
+    /* Return only once the thread runs our code: a server that forks right
+     * after loading its certificates must not fork in the middle of the
+     * thread's start-up (a sanitizer's allocator, for one, is not fork-safe
+     * there). */
+    while (sem_wait(&started) != 0 && errno == EINTR)
+        ;
     pthread_setname_np(tid, "autostaple");
     running = 1;
 }
