@@ -41,7 +41,7 @@ case "${SANITIZE:-}" in
     ;;
 *thread*)
     export AS_SHIM="$(gcc -print-file-name=libtsan.so):$AS_SHIM"
-    export TSAN_OPTIONS="halt_on_error=1 report_signal_unsafe=0"
+    export TSAN_OPTIONS="halt_on_error=1 report_signal_unsafe=0 suppressions=$root/tests/tsan.supp die_after_fork=0"
     ;;
 esac
 

@@ -48,11 +48,26 @@ refused other-cert "response refused: response is for another certificate" file 
 mkresp_for leaf-rsa "$T/unknown.der" -status unknown
 refused unknown "response refused: certificate status is unknown" file -file "$T/unknown.der"
 
-# The same failure is logged once, not at every retry.
+# The same failure is logged once, not at every retry; retries back off.
 sleep 3
-like "$(grep -c 'requests' /dev/null; count_requests "$T/fake-http500.requests")" "^0$|[2-9]|[0-9]{2}" \
-    "http500: retried (with RETRY_MIN=1)"
+n=$(count_requests "$T/fake-http500.requests")
+check "http500: retried ($n requests with RETRY_MIN=1)" test "$n" -ge 2
+check "http500: backing off, not one request a second ($n)" test "$n" -le 8
 is "$(grep -c 'warning: .*HTTP status 500' "$T/http500.log")" 1 "http500: the warning is not repeated"
+
+# A short-lived response: refreshed at about half its window, and no longer
+# stapled once its nextUpdate passes, though nothing fresher came (the
+# responder keeps sending the same one).
+mkresp_for leaf-rsa "$T/short.der" -this -1 -next 6
+start_fake fake-short 0 file -file "$T/short.der"
+serve short "http://127.0.0.1:$FAKE_PORT/"
+check "short-lived: stapled" wait_for_staple good "$PORT" 3
+sleep 3
+n=$(count_requests "$FAKE_LOG")
+check "short-lived: fetched again at about half its window ($n requests)" test "$n" -ge 2
+check "short-lived: not stapled once its nextUpdate has passed" wait_for_staple none "$PORT" 5
+check "short-lived: the expired refetch is refused" \
+    wait_for_log "$T/short.log" "response refused: response expired" 5
 
 # Good responses served by a plain HTTP server: issuer-signed and delegated.
 mkresp_for leaf-rsa "$T/issuer.der"
