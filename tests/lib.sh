@@ -10,8 +10,9 @@
 #            like GOT ERE DESC | unlike GOT ERE DESC | pass DESC | fail DESC |
 #            skip WHY [N] | diag MSG... | note MSG... | diag_file FILE
 # Processes: start_bg NAME CMD... | stop_bg NAME|PID | free_port |
-#            wait_for_log FILE ERE SECS | wait_for_port PORT SECS
-# Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | start_openssl_ocsp PORT INDEX | ocsp_set_index PORT INDEX |
+#            wait_for_log FILE ERE SECS | wait_for_port PORT SECS | eventually SECS CMD...
+# Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | start_openssl_ocsp PORT INDEX |
+#            start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...] | ocsp_set_index PORT INDEX |
 #            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
 # Clients:   staple_of PORT [SNI] [ARGS...] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
 #            curl_verify PORT [NAME] [ARGS...] | stapled_status PORT LEAF [SNI] |
@@ -220,6 +221,13 @@ free_port() {
     return 1
 }
 
+# eventually SECS CMD...: CMD succeeds within SECS seconds (tried every 0.3 s).
+eventually() {
+    local end=$(($(date +%s) + $1))
+    shift
+    until "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.3; done
+}
+
 _as_now_ms() { local ns; ns=$(date +%s%N); echo $((ns / 1000000)); }
 _as_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
 
@@ -304,6 +312,20 @@ start_openssl_ocsp() {
     OPENSSL_OCSP_PID=$BG_PID
     wait_for_log "$T/$name.log" "waiting for OCSP client connections" 10 ||
         _as_infra_fail "openssl ocsp responder on port $port" "$T/$name.log"
+}
+
+# start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...]: an unmodified
+# `openssl s_server -www` for $AS_PKI/LEAF under the shim, sending its chain
+# unless nochain, with the given environment; port in PORT.  Ends the test if
+# it does not start.
+start_shim_s_server() {
+    local name=$1 leaf=$2 chain=(-cert_chain "$AS_PKI/chain.pem")
+    shift 2
+    if [ "${1:-}" = nochain ]; then chain=(); shift; fi
+    PORT=$(free_port)
+    start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
+        -www -cert "$AS_PKI/$leaf.pem" -key "$AS_PKI/$leaf.key" "${chain[@]}"
+    wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
 }
 
 # start_issuer_server PORT: serves copies of inter.der and inter.pem (from

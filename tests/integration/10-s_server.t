@@ -6,16 +6,6 @@
 
 start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
 
-# s_server NAME LEAF [ARGS...]: s_server for LEAF under the shim; port in PORT.
-s_server() {
-    local name=$1 leaf=$2
-    shift 2
-    PORT=$(free_port)
-    start_bg "$name" with_shim openssl s_server -accept "127.0.0.1:$PORT" -www \
-        -cert "$AS_PKI/$leaf.pem" -key "$AS_PKI/$leaf.key" -cert_chain "$AS_PKI/chain.pem" "$@"
-    wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
-}
-
 # Control: the same server without the shim staples nothing.
 PORT=$(free_port)
 start_bg plain openssl s_server -accept "127.0.0.1:$PORT" -www \
@@ -25,7 +15,7 @@ is "$(staple_of "$PORT")" none "without the shim, s_server staples nothing"
 check_fails "and curl --cert-status refuses it" curl_verify "$PORT" good.test
 stop_bg plain
 
-s_server good leaf-rsa
+start_shim_s_server good leaf-rsa
 check "good: s_client sees a good staple within 5 s" wait_for_staple good "$PORT" 5
 check "good: curl --cert-status accepts the handshake" curl_verify "$PORT" good.test
 check "and gets the page" test -s "$T/curl.body"
@@ -39,17 +29,17 @@ like "$(cat "$T/good.log")" "info: certificate /CN=good.test \(loaded\): staplin
 like "$(grep -m1 autostaple "$T/good.log")" "^autostaple\[openssl [0-9]+\]: " \
     "log lines name the program and pid"
 
-s_server revoked leaf-revoked
+start_shim_s_server revoked leaf-revoked
 check "revoked: the revocation is stapled" wait_for_staple revoked "$PORT" 5
 check_fails "revoked: curl --cert-status refuses the connection" curl_verify "$PORT" revoked.test
 like "$(cat "$T/curl.err")" "revocation reason: keyCompromise" "curl says why: revoked"
 like "$(cat "$T/revoked.log")" "error: certificate /CN=revoked.test is REVOKED" "revoked: logged as an error"
 
-s_server unknown leaf-unknown
+start_shim_s_server unknown leaf-unknown
 check "unknown: the refusal is logged" wait_for_log "$T/unknown.log" "response refused: certificate status is unknown" 5
 is "$(staple_of "$PORT")" none "unknown: nothing is stapled"
 
-s_server noaia leaf-noaia
+start_shim_s_server noaia leaf-noaia
 check "no AIA: the certificate is noted once" wait_for_log "$T/noaia.log" "names no OCSP responder" 5
 sleep 1
 is "$(staple_of "$PORT")" none "no AIA: nothing is stapled"

@@ -7,14 +7,7 @@
 export AUTOSTAPLE_RETRY_MIN=1 AUTOSTAPLE_TIMEOUT=3
 
 # serve NAME URL: s_server for leaf-rsa under the shim with URL as responder.
-serve() {
-    local name=$1
-    PORT=$(free_port)
-    start_bg "$name" env AUTOSTAPLE_RESPONDER="$2" LD_PRELOAD="$AS_SHIM" \
-        openssl s_server -accept "127.0.0.1:$PORT" -www \
-        -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -cert_chain "$AS_PKI/chain.pem"
-    wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
-}
+serve() { start_shim_s_server "$1" leaf-rsa AUTOSTAPLE_RESPONDER="$2"; }
 served() { timeout 10 curl -sSk --resolve "good.test:$1:127.0.0.1" -o /dev/null "https://good.test:$1/"; }
 
 # refused CASE REASON-ERE MODE [FAKE ARGS...]: the case's response is refused.

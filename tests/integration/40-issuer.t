@@ -7,43 +7,34 @@
 start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 export AUTOSTAPLE_RETRY_MIN=1
 
-# bare NAME LEAF [ENV...]: s_server for LEAF without any chain, under the shim.
-bare() {
-    local name=$1 leaf=$2
-    shift 2
-    PORT=$(free_port)
-    start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
-        -www -cert "$AS_PKI/$leaf.pem" -key "$AS_PKI/$leaf.key"
-    wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
-}
 # curl --cert-status needs the issuer in the chain the server sends ("Error
 # computing OCSP ID"), which these servers do not: the staple is checked with
 # openssl ocsp instead (stapled_status).
 
-bare bundle leaf-rsa AUTOSTAPLE_CA_FILE="$AS_PKI/ca-bundle.pem" AUTOSTAPLE_FETCH_ISSUER=0
+start_shim_s_server bundle leaf-rsa nochain AUTOSTAPLE_CA_FILE="$AS_PKI/ca-bundle.pem" AUTOSTAPLE_FETCH_ISSUER=0
 check "CA bundle: staples" wait_for_staple good "$PORT" 8
 is "$(stapled_status "$PORT" leaf-rsa)" good "CA bundle: the staple verifies"
 
 start_issuer_server "$ISSUER_PORT"
-bare aia-der leaf-rsa AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
+start_shim_s_server aia-der leaf-rsa nochain AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
 check "caIssuers (DER): staples" wait_for_staple good "$PORT" 8
 is "$(stapled_status "$PORT" leaf-rsa)" good "caIssuers (DER): the staple verifies"
 like "$(cat "$ISSUER_LOG")" "GET /inter.der" "caIssuers (DER): the issuer was downloaded"
 
-bare aia-pem leaf-pemissuer AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
+start_shim_s_server aia-pem leaf-pemissuer nochain AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
 check "caIssuers (PEM): staples" wait_for_staple good "$PORT" 8
 is "$(stapled_status "$PORT" leaf-pemissuer)" good "caIssuers (PEM): the staple verifies"
 like "$(cat "$ISSUER_LOG")" "GET /inter.pem" "caIssuers (PEM): the issuer was downloaded"
 
 # A caIssuers URL that serves some other certificate is not believed.
 cp "$AS_PKI/rogue-ca.pem" "$ISSUER_DIR/inter.pem"
-bare aia-wrong leaf-pemissuer AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
+start_shim_s_server aia-wrong leaf-pemissuer nochain AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
 check "caIssuers serving another certificate: refused" \
     wait_for_log "$T/aia-wrong.log" "that certificate did not issue this one" 8
 is "$(staple_of "$PORT")" none "caIssuers serving another certificate: no staple"
 
 stop_bg "issuer-$ISSUER_PORT"
-bare nowhere leaf-rsa AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
+start_shim_s_server nowhere leaf-rsa nochain AUTOSTAPLE_CA_FILE="$AS_PKI/root-only.pem"
 check "issuer nowhere: one clear error line" \
     wait_for_log "$T/nowhere.log" "error: certificate /CN=good.test: issuer not found" 8
 sleep 3
@@ -52,7 +43,7 @@ is "$(grep -c 'issuer not found' "$T/nowhere.log")" 1 "issuer nowhere: said once
 like "$(grep 'issuer not found' "$T/nowhere.log")" "caIssuers http://127.0.0.1:$ISSUER_PORT/inter.der: " \
     "issuer nowhere: the line says what was tried"
 
-bare missing-bundle leaf-rsa AUTOSTAPLE_CA_FILE=/nonexistent/bundle.pem AUTOSTAPLE_FETCH_ISSUER=0
+start_shim_s_server missing-bundle leaf-rsa nochain AUTOSTAPLE_CA_FILE=/nonexistent/bundle.pem AUTOSTAPLE_FETCH_ISSUER=0
 check "an unreadable CA bundle is reported" \
     wait_for_log "$T/missing-bundle.log" "warning: cannot read the CA bundle /nonexistent/bundle.pem" 8
 done_testing

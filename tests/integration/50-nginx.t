@@ -7,13 +7,6 @@
 
 start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
 
-# eventually SECS CMD...: CMD succeeds within SECS seconds.
-eventually() {
-    local end=$(($(date +%s) + $1))
-    shift
-    until "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.3; done
-}
-
 for workers in 0 2; do
     name=nginx-w$workers
     PORT=$(free_port)

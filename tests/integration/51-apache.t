@@ -6,12 +6,6 @@
 
 start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
 
-eventually() {
-    local end=$(($(date +%s) + $1))
-    shift
-    until "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.3; done
-}
-
 PORT=$(free_port)
 mkdir -p "$T/apache"
 start_bg apache with_shim "$AS_SRC/tests/servers/apache.sh" "$T/apache" "$PORT" \

@@ -65,42 +65,32 @@ else
 fi
 unlike "$(cat "$T/holder.log")" "autostaple\[" "s_client: no output from the shim"
 
-# serve NAME [ENV...]: s_server for leaf-rsa under the shim, with ENV.
-serve() {
-    local name=$1
-    shift
-    PORT=$(free_port)
-    start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
-        -www -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -cert_chain "$AS_PKI/chain.pem"
-    wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
-}
-
-serve disabled AUTOSTAPLE_DISABLE=1
+start_shim_s_server disabled leaf-rsa AUTOSTAPLE_DISABLE=1
 sleep 2
 is "$(staple_of "$PORT")" none "AUTOSTAPLE_DISABLE=1: no staple"
 unlike "$(cat "$T/disabled.log")" "autostaple" "AUTOSTAPLE_DISABLE=1: no output"
 unlike "$(cat "/proc/$disabled_PID/maps")" "libautostaple-core" "AUTOSTAPLE_DISABLE=1: core not loaded"
 
-serve badvalue AUTOSTAPLE_TIMEOUT=banana AUTOSTAPLE_LOG_LEVEL=sometimes
+start_shim_s_server badvalue leaf-rsa AUTOSTAPLE_TIMEOUT=banana AUTOSTAPLE_LOG_LEVEL=sometimes
 check "a bad value: the server still staples" wait_for_staple good "$PORT" 5
 is "$(grep -c 'AUTOSTAPLE_TIMEOUT="banana" is not valid (seconds from 1 to 120); using the default 10' \
     "$T/badvalue.log")" 1 "a bad value: one warning naming the variable and the default"
 is "$(grep -c 'AUTOSTAPLE_LOG_LEVEL="sometimes" is not valid' "$T/badvalue.log")" 1 \
     "a bad log level: one warning too"
 
-serve logfile AUTOSTAPLE_LOG="$T/shim.log"
+start_shim_s_server logfile leaf-rsa AUTOSTAPLE_LOG="$T/shim.log"
 check "AUTOSTAPLE_LOG=file: staples" wait_for_staple good "$PORT" 5
 check "AUTOSTAPLE_LOG=file: lines go to the file" grep -q 'stapling a good response' "$T/shim.log"
 unlike "$(cat "$T/logfile.log")" "autostaple" "AUTOSTAPLE_LOG=file: and not to stderr"
 
-serve errorsonly AUTOSTAPLE_LOG_LEVEL=error
+start_shim_s_server errorsonly leaf-rsa AUTOSTAPLE_LOG_LEVEL=error
 check "AUTOSTAPLE_LOG_LEVEL=error: staples" wait_for_staple good "$PORT" 5
 unlike "$(cat "$T/errorsonly.log")" "autostaple" "AUTOSTAPLE_LOG_LEVEL=error: a good run prints nothing"
 
 # libcurl's proxy variables apply.
 start_fake proxy 0 file -file "$T/good.der"
 dead=$(free_port)
-serve proxied http_proxy="http://127.0.0.1:$FAKE_PORT" AUTOSTAPLE_RESPONDER="http://127.0.0.1:$dead/"
+start_shim_s_server proxied leaf-rsa http_proxy="http://127.0.0.1:$FAKE_PORT" AUTOSTAPLE_RESPONDER="http://127.0.0.1:$dead/"
 check "http_proxy: staples through the proxy" wait_for_staple good "$PORT" 5
 like "$(head -n1 "$FAKE_LOG")" "^GET http://127\.0\.0\.1:$dead/" "http_proxy: the proxy got the request"
 done_testing
