@@ -21,6 +21,7 @@ pthread_cond_t as_registry_cond = PTHREAD_COND_INITIALIZER;
 static struct as_ptrmap by_object;
 static struct as_cert *buckets[BUCKETS];
 static struct as_cert *all;
+static int unannounced;     /* entries learned quietly, not yet logged */
 
 struct as_cert *as_registry_first(void)
 {
@@ -41,7 +42,27 @@ static struct as_cert *find_by_fp(const unsigned char fp[32])
     return NULL;
 }
 
-static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how)
+static void announce(const struct as_cert *c)
+{
+    const char *url = as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
+    if (url[0] != '\0')
+        as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, c->learned_how, url);
+    else
+        as_log(AS_INFO, "certificate %s (%s) names no OCSP responder: not stapling it",
+               c->name, c->learned_how);
+}
+
+void as_cert_announce_pending_locked(void)
+{
+    for (struct as_cert *c = all; c != NULL && unannounced > 0; c = c->next)
+        if (c->unannounced) {
+            c->unannounced = 0;
+            unannounced--;
+            announce(c);
+        }
+}
+
+static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
     struct as_cert *c = calloc(1, sizeof(*c));
     if (c == NULL || !X509_up_ref(x)) {
@@ -55,13 +76,14 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     as_slot_init(&c->slot);
     c->learned = time(NULL);
 
-    const char *url = as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
-    if (url[0] != '\0') {
+    c->learned_how = how;
+    if (as_cfg.responder[0] != '\0' || c->ocsp_url[0] != '\0')
         c->due = c->learned;
-        as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, how, url);
+    if (quiet) {
+        c->unannounced = 1;
+        unannounced++;
     } else {
-        as_log(AS_INFO, "certificate %s (%s) names no OCSP responder: not stapling it",
-               c->name, how);
+        announce(c);
     }
 
     unsigned b = ((unsigned)fp[0] << 8 | fp[1]) % BUCKETS;
@@ -72,7 +94,7 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     return c;
 }
 
-struct as_cert *as_cert_learn(X509 *x, const char *how)
+struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
 {
     struct as_cert *c = as_cert_find(x);
     if (c != NULL || x == NULL)
@@ -95,7 +117,7 @@ struct as_cert *as_cert_learn(X509 *x, const char *how)
         c = find_by_fp(fp);
         int fresh = c == NULL;
         if (fresh)
-            c = create(x, fp, how);
+            c = create(x, fp, how, quiet);
         if (c != NULL && c->mapped < MAX_MAPPED && X509_up_ref(x)) {
             if (as_ptrmap_put(&by_object, x, c))
                 c->mapped++;

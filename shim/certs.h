@@ -25,6 +25,8 @@ struct as_cert {
     struct as_slot slot;            /* the staple (cache.h) */
 
     /* Under as_registry_lock. */
+    const char *learned_how;        /* a string literal, for the log */
+    int unannounced;                /* learned quietly, not logged yet */
     int mapped;                     /* X509 objects mapped to this entry */
     time_t due;                     /* next fetch; 0 = never (no responder) */
     struct as_cert *next;
@@ -48,9 +50,14 @@ struct as_cert *as_registry_first(void);
 struct as_cert *as_cert_find(const X509 *x);
 
 /* Registers x (or finds its entry) and maps the object to it.  how names the
- * path for the log.  May be called from any thread; takes the registry lock,
- * never does I/O.  Preserves the caller's OpenSSL error queue. */
-struct as_cert *as_cert_learn(X509 *x, const char *how);
+ * path for the log.  May be called from any thread; takes the registry lock.
+ * A new certificate is logged here, or, if quiet (in a handshake, where no
+ * I/O may happen), later by the refresher (as_cert_announce_pending).
+ * Preserves the caller's OpenSSL error queue. */
+struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
+
+/* Logs the certificates learned quietly.  as_registry_lock must be held. */
+void as_cert_announce_pending_locked(void);
 
 /* Fork safety: prepare/parent/child handlers for pthread_atfork. */
 void as_registry_prepare(void);

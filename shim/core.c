@@ -2,6 +2,7 @@
  * Everything here runs on the application's thread, right after the real
  * OpenSSL call: no I/O, and the caller's OpenSSL error queue is preserved. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <openssl/err.h>
@@ -20,14 +21,14 @@ static const char *real_getenv(const char *name)
     return getenv(name);
 }
 
-static void ignore(const char *msg)
-{
-    (void)msg;
-}
+#define MAX_HELD_WARNINGS 16
+static char held_warnings[MAX_HELD_WARNINGS][256];
+static int nheld;
 
-static void warn(const char *msg)
+static void hold_warning(const char *msg)
 {
-    as_log(AS_WARN, "%s", msg);
+    if (nheld < MAX_HELD_WARNINGS)
+        snprintf(held_warnings[nheld++], sizeof(held_warnings[0]), "%s", msg);
 }
 
 /* Lock order: fork guard, registry, pool. */
@@ -54,11 +55,8 @@ static void at_fork_child(void)
 
 static void activate(void)
 {
-    /* The log needs the configuration and the configuration's warnings need
-     * the log: read it once quietly, set up the log, then read it again. */
-    as_config_load(&as_cfg, real_getenv, ignore);
+    as_config_load(&as_cfg, real_getenv, hold_warning);
     as_log_setup(as_cfg.log_level, as_cfg.log);
-    as_config_load(&as_cfg, real_getenv, warn);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
     atexit(as_refresher_stop);
 }
@@ -69,18 +67,31 @@ void as_core_activate(void)
     pthread_once(&once, activate);
 }
 
+static void report_config(void)
+{
+    for (int i = 0; i < nheld; i++)
+        as_log(AS_WARN, "%s", held_warnings[i]);
+}
+
+void as_core_report_config(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, report_config);
+}
+
 static void learn(X509 *leaf, STACK_OF(X509) *chain, STACK_OF(X509) *extra, const char *how)
 {
     if (leaf == NULL)
         return;
-    as_core_activate();
+    as_core_report_config();
     as_pool_add_chain(chain);
     as_pool_add_chain(extra);
-    as_cert_learn(leaf, how);
+    as_cert_learn(leaf, how, 0);
 }
 
 static void on_ctx_new(SSL_CTX *ctx)
 {
+    as_core_activate();
     as_status_cb_install(ctx);
 }
 

@@ -7,10 +7,14 @@
 /* The real OpenSSL functions that the hooks shadow (boundary.h). */
 extern struct as_real as_real_fns;
 
-/* Reads the configuration, sets up logging and fork/exit handling; once.
- * Called when the first certificate is learned, so that a process that
- * never loads one prints nothing, even about a bad variable. */
+/* Reads the configuration, sets up logging and fork/exit handling; once,
+ * when the first server-capable context is created.  Prints nothing. */
 void as_core_activate(void);
+
+/* Logs what was wrong with the configuration; once.  Called where output is
+ * due anyway (a certificate loaded, the refresher starting), so that a
+ * process that never loads a server certificate prints nothing. */
+void as_core_report_config(void);
 
 /* status_cb.c */
 void as_status_cb_install(SSL_CTX *ctx);

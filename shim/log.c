@@ -31,7 +31,7 @@ void as_log_setup(int level, const char *target)
         log_to = TO_STDERR;
     } else if (strcmp(target, "syslog") == 0) {
         log_to = TO_SYSLOG;
-        openlog("autostaple", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        openlog("autostaple", LOG_PID, LOG_DAEMON); /* connects at the first line */
     } else {
         log_to = TO_FILE;
         snprintf(log_path, sizeof(log_path), "%s", target);

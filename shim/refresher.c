@@ -18,6 +18,7 @@
 
 #include "certs.h"
 #include "config.h"
+#include "core.h"
 #include "fetch.h"
 #include "issuer.h"
 #include "log.h"
@@ -181,8 +182,10 @@ static void *run(void *arg)
 {
     (void)arg;
     sem_post(&started);
+    as_core_report_config();
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {
+        as_cert_announce_pending_locked();
         struct as_cert *c = earliest_locked();
         time_t now = time(NULL);
         if (c == NULL) {

@@ -69,17 +69,16 @@ int as_status_cb_get(SSL_CTX *ctx, void (**fp)(void))
 }
 
 /* A certificate no hook saw (SSL_CTX_use_cert_and_key, -Bsymbolic builds):
- * learn it now, with the chain it is served with.  No I/O: the refresher
- * fetches, and a later handshake staples. */
+ * learn it now, with the chain it is served with.  No I/O, not even a log
+ * line: the refresher announces it, fetches, and a later handshake staples. */
 static struct as_cert *learn_lazily(SSL *s, X509 *leaf)
 {
     STACK_OF(X509) *chain = NULL, *extra = NULL;
-    as_core_activate();
     as_real_fns.SSL_ctrl(s, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
     as_real_fns.SSL_CTX_ctrl(SSL_get_SSL_CTX(s), SSL_CTRL_GET_EXTRA_CHAIN_CERTS, 1, &extra);
     as_pool_add_chain(chain);
     as_pool_add_chain(extra);
-    return as_cert_learn(leaf, "seen in a handshake");
+    return as_cert_learn(leaf, "seen in a handshake", 1);
 }
 
 static int staple(SSL *s)
