@@ -26,6 +26,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "autostaple: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# nginx and apache2 start their system services on install, listening on
+# every address: forbid that for the install unless a policy already rules.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq >&2
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >&2
