@@ -179,6 +179,13 @@ _as_terminate() {
 start_bg() {
     local name=$1 pid had_m=0
     shift
+    # Run programs directly, so that the recorded pid is the program's own
+    # even if it leaves the process group (Apache's -DNO_DETACH calls setsid):
+    # a shell function would run in a subshell that has a pid of its own.
+    if [ "$1" = with_shim ]; then
+        shift
+        set -- env LD_PRELOAD="$AS_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+    fi
     [[ $- == *m* ]] && had_m=1
     set -m                       # => the job gets its own process group
     "$@" >"$T/$name.log" 2>&1 </dev/null &

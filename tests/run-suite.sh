@@ -52,4 +52,20 @@ else
     tests=("$build"/tests/unit/test_* tests/unit/*.t tests/integration/*.t)
 fi
 echo "run-suite: PKI ports $ocsp_port (OCSP) and $issuer_port (caIssuers); shim $AS_SHIM"
-exec prove --timer -f "${tests[@]}"
+rc=0
+prove --timer -f "${tests[@]}" || rc=$?
+
+# Every test cleans up what it started: anything still running from a test's
+# temporary directory, or with the test PKI, is a leak (and would disturb
+# later runs).
+sleep 1
+leaked=$(pgrep -f "autostaple-test\.|$pki/" || true)
+if [ -n "$leaked" ]; then
+    echo "run-suite: processes left running by the tests:" >&2
+    # shellcheck disable=SC2086
+    ps -o pid,ppid,cmd -p $leaked >&2 || true
+    # shellcheck disable=SC2086
+    kill -9 $leaked 2>/dev/null || true
+    rc=1
+fi
+exit $rc
