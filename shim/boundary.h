@@ -11,7 +11,7 @@
 
 #include <openssl/ssl.h>
 
-#define AS_BOUNDARY_ABI 1
+#define AS_BOUNDARY_ABI 2
 
 /* The real OpenSSL functions, resolved by preload.c.  The core calls these
  * rather than the public names, which would come back through the hooks. */
@@ -42,6 +42,9 @@ struct as_core {
     /* The application asks for its status callback: returns 1 and sets *fp
      * if the core holds it for this context. */
     int (*status_cb_get)(SSL_CTX *ctx, void (**fp)(void));
+    /* The process is about to listen on a socket: it is done loading, and
+     * about to serve.  May wait (bounded); never called on a handshake. */
+    void (*before_serving)(void);
 };
 
 typedef const struct as_core *(*as_core_init_fn)(const struct as_real *real);

@@ -17,6 +17,8 @@
 
 pthread_mutex_t as_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t as_registry_cond = PTHREAD_COND_INITIALIZER;
+pthread_cond_t as_settled_cond = PTHREAD_COND_INITIALIZER;
+int as_unsettled;
 
 static struct as_ptrmap by_object;
 static struct as_cert *buckets[BUCKETS];
@@ -77,8 +79,12 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     c->learned = time(NULL);
 
     c->learned_how = how;
-    if (as_cfg.responder[0] != '\0' || c->ocsp_url[0] != '\0')
+    if (as_cfg.responder[0] != '\0' || c->ocsp_url[0] != '\0') {
         c->due = c->learned;
+        as_unsettled++;
+    } else {
+        c->settled = 1;
+    }
     if (quiet) {
         c->unannounced = 1;
         unannounced++;
@@ -145,6 +151,7 @@ void as_registry_child(void)
 {
     pthread_mutex_unlock(&as_registry_lock);
     pthread_cond_init(&as_registry_cond, NULL);
+    pthread_cond_init(&as_settled_cond, NULL);
     for (struct as_cert *c = all; c != NULL; c = c->next)
         as_slot_reinit(&c->slot);
 }

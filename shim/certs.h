@@ -27,6 +27,7 @@ struct as_cert {
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */
     int unannounced;                /* learned quietly, not logged yet */
+    int settled;                    /* its first fetch attempt has ended */
     int mapped;                     /* X509 objects mapped to this entry */
     time_t due;                     /* next fetch; 0 = never (no responder) */
     struct as_cert *next;
@@ -40,9 +41,12 @@ struct as_cert {
     char last_error[512];
 };
 
-/* Registry lock and the condition the refresher waits on. */
+/* Registry lock, the condition the refresher waits on, and the one it
+ * broadcasts when a certificate's first attempt ends (as_unsettled drops). */
 extern pthread_mutex_t as_registry_lock;
 extern pthread_cond_t as_registry_cond;
+extern pthread_cond_t as_settled_cond;
+extern int as_unsettled;  /* certificates to fetch whose first attempt has not ended */
 /* First entry of the list; walk with ->next under as_registry_lock. */
 struct as_cert *as_registry_first(void);
 

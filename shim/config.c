@@ -37,6 +37,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_MAX_AGE", DURATION, F(max_age), "86400", 60, 864000 },
     { "AUTOSTAPLE_SKEW", DURATION, F(skew), "300", 0, 3600 },
     { "AUTOSTAPLE_FETCH_ISSUER", BOOL, F(fetch_issuer), "1", 0, 0 },
+    { "AUTOSTAPLE_STARTUP_WAIT", DURATION, F(startup_wait), "2", 0, 30 },
 };
 
 int as_parse_bool(const char *s)

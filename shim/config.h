@@ -16,6 +16,7 @@ struct as_config {
     long max_age;         /* AUTOSTAPLE_MAX_AGE: life of a response without nextUpdate */
     long skew;            /* AUTOSTAPLE_SKEW: tolerated clock difference, seconds */
     int fetch_issuer;     /* AUTOSTAPLE_FETCH_ISSUER: download AIA caIssuers */
+    long startup_wait;    /* AUTOSTAPLE_STARTUP_WAIT: bound on waiting for first fetches */
 };
 
 /* Fills cfg from getenv_fn (getenv in production).  Each bad value is

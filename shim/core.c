@@ -2,7 +2,9 @@
  * Everything here runs on the application's thread, right after the real
  * OpenSSL call: no I/O, and the caller's OpenSSL error queue is preserved. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 
 #include <openssl/err.h>
@@ -31,9 +33,42 @@ static void hold_warning(const char *msg)
         snprintf(held_warnings[nheld++], sizeof(held_warnings[0]), "%s", msg);
 }
 
+void as_core_wait_for_first_fetches(const char *moment)
+{
+    if (as_cfg.startup_wait <= 0)
+        return;
+    pthread_mutex_lock(&as_registry_lock);
+    if (as_unsettled > 0 && !atomic_load(&as_stopping)) {
+        struct timespec t0, until;
+        clock_gettime(CLOCK_REALTIME, &t0);
+        until = t0;
+        until.tv_sec += as_cfg.startup_wait;
+        int waiting = as_unsettled;
+        while (as_unsettled > 0 &&
+               pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &until) == 0)
+            ;
+        struct timespec t1;
+        clock_gettime(CLOCK_REALTIME, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (as_unsettled > 0)
+            as_log(AS_WARN, "%s: %d of %d first OCSP fetches still running after %ld s "
+                   "(AUTOSTAPLE_STARTUP_WAIT); serving meanwhile, unstapled until they end",
+                   moment, as_unsettled, waiting, as_cfg.startup_wait);
+        else
+            as_log(AS_DEBUG, "%s: waited %ld ms for %d first OCSP fetches", moment, ms, waiting);
+    }
+    pthread_mutex_unlock(&as_registry_lock);
+}
+
+static void on_before_serving(void)
+{
+    as_core_wait_for_first_fetches("before listening");
+}
+
 /* Lock order: fork guard, registry, pool. */
 static void at_fork_prepare(void)
 {
+    as_core_wait_for_first_fetches("before forking");
     as_refresher_prepare();
     as_registry_prepare();
     as_pool_prepare();
@@ -129,6 +164,7 @@ static const struct as_core ops = {
     .chain_stack = on_chain_stack,
     .status_cb_set = as_status_cb_set,
     .status_cb_get = as_status_cb_get,
+    .before_serving = on_before_serving,
 };
 
 __attribute__((visibility("default")))

@@ -16,6 +16,12 @@ void as_core_activate(void);
  * process that never loads a server certificate prints nothing. */
 void as_core_report_config(void);
 
+/* Before the server starts serving (it listens, or forks its workers): wait,
+ * at most AUTOSTAPLE_STARTUP_WAIT, for the first fetch of every certificate
+ * learned so far, so that the first handshake is stapled.  Never called on a
+ * handshake. */
+void as_core_wait_for_first_fetches(const char *moment);
+
 /* status_cb.c */
 void as_status_cb_install(SSL_CTX *ctx);
 int as_status_cb_set(SSL_CTX *ctx, void (*fp)(void));

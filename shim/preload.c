@@ -13,7 +13,9 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,7 +46,7 @@ static const SSL_METHOD *client_methods[8]; /* client-only methods */
 static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
 static pthread_once_t core_once = PTHREAD_ONCE_INIT;
 static int disabled;
-static const struct as_core *core;
+static const struct as_core *_Atomic core; /* set once by load_core */
 static char self_dir[PATH_MAX];
 static __thread int in_shim __attribute__((tls_model("initial-exec")));
 
@@ -162,7 +164,7 @@ static void load_core(void)
                          (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         return;
     }
-    core = c;
+    atomic_store_explicit(&core, c, memory_order_release);
 }
 
 static int client_only(const SSL_CTX *ctx)
@@ -181,7 +183,7 @@ static const struct as_core *core_for(const SSL_CTX *ctx)
     if (disabled || in_shim || ctx == NULL || client_only(ctx))
         return NULL;
     pthread_once(&core_once, load_core);
-    return core;
+    return atomic_load_explicit(&core, memory_order_acquire);
 }
 
 static const struct as_core *core_for_ssl(const SSL *ssl)
@@ -306,3 +308,26 @@ SSL_LOAD_HOOK(SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
 SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file))
 SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
               (ssl, d, len))
+
+/* listen(2): a server that listens is done loading its certificates.  If the
+ * core is loaded (this process set up a server context), give the first
+ * fetches a moment, so that the first handshake is stapled.  Exported under
+ * glibc's own version, which is what programs ask for. */
+static int (*real_listen)(int, int);
+
+static void bind_listen(void)
+{
+    real_listen = (int (*)(int, int))dlvsym(RTLD_NEXT, "listen", "GLIBC_2.2.5");
+}
+
+AS_EXPORT int listen(int fd, int backlog)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, bind_listen);
+    if (real_listen == NULL)
+        die("listen");
+    const struct as_core *c = atomic_load_explicit(&core, memory_order_acquire);
+    if (c != NULL && !in_shim)
+        TELL(c, before_serving());
+    return real_listen(fd, backlog);
+}

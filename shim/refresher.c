@@ -140,13 +140,16 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
     return published(c, now, &v);
 }
 
-/* One attempt for c.  Returns when to try again. */
-static time_t refresh(struct as_cert *c)
+/* One attempt for c.  Returns when to try again; *attempted is 0 if it only
+ * decided to wait for the server's chain. */
+static time_t refresh(struct as_cert *c, int *attempted)
 {
     time_t now = time(NULL);
+    *attempted = 0;
     if (c->issuer == NULL && now < c->learned + CHAIN_GRACE &&
         (c->issuer = as_issuer_from_chain(c)) == NULL)
         return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
+    *attempted = 1;
     if (c->issuer == NULL) {
         const char *source = NULL;
         char why[600];
@@ -200,12 +203,18 @@ static void *run(void *arg)
         c->due = 0; /* taken */
         pthread_mutex_unlock(&as_registry_lock);
 
+        int attempted = 0;
         as_fork_guard_enter();
-        time_t next = as_stopping ? 0 : refresh(c);
+        time_t next = as_stopping ? 0 : refresh(c, &attempted);
         as_fork_guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
         c->due = next;
+        if (!c->settled && attempted) {
+            c->settled = 1;
+            as_unsettled--;
+            pthread_cond_broadcast(&as_settled_cond);
+        }
     }
     running = 0;
     pthread_mutex_unlock(&as_registry_lock);

@@ -49,6 +49,7 @@ int main(void)
     is_long(c.retry_max, 3600, "RETRY_MAX defaults to 3600 s");
     is_long(c.max_age, 86400, "MAX_AGE defaults to a day");
     is_long(c.fetch_issuer, 1, "FETCH_ISSUER defaults to on");
+    is_long(c.startup_wait, 2, "STARTUP_WAIT defaults to 2 s");
 
     const char *good[][2] = {
         { "AUTOSTAPLE_DISABLE", "yes" }, { "AUTOSTAPLE_LOG_LEVEL", "DEBUG" },

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Issue 3, process models: the very first handshake is stapled (the first
+# fetch is awaited, within AUTOSTAPLE_STARTUP_WAIT, when the server listens
+# or forks its workers), in single-process and forking servers, and the
+# responder sees one request per certificate at start, whatever the worker
+# count.  A hanging responder delays start-up by the bound at most.
+. "$AS_SRC/tests/lib.sh"
+
+start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
+first8() { local r='' i; for i in 1 2 3 4 5 6 7 8; do r="$r $(staple_of "$1")"; done; echo "${r# }"; }
+all_good='good good good good good good good good'
+
+before=$(count_requests "$OCSP_LOG")
+start_shim_s_server s_server leaf-rsa
+is "$(staple_of "$PORT")" good "s_server: the first handshake is stapled"
+is "$(($(count_requests "$OCSP_LOG") - before))" 1 "s_server: one request"
+
+PORT=$(free_port)
+start_bg fixture with_shim "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 \
+    -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem"
+wait_for_log "$T/fixture.log" '^ready' 10
+is "$(staple_of "$PORT")" good "fixture server: the first handshake is stapled"
+
+if [ -x /usr/sbin/nginx ]; then
+    before=$(count_requests "$OCSP_LOG")
+    PORT=$(free_port)
+    mkdir -p "$T/nginx"
+    start_bg nginx with_shim "$AS_SRC/tests/servers/nginx.sh" "$T/nginx" "$PORT" \
+        "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key" 4
+    wait_for_port "$PORT" 15 || _as_infra_fail "nginx starts" "$T/nginx.log"
+    is "$(first8 "$PORT")" "$all_good" "nginx, 4 workers: the first 8 handshakes are all stapled"
+    is "$(($(count_requests "$OCSP_LOG") - before))" 1 "nginx, 4 workers: one request at start"
+    check "nginx, 4 workers: curl --cert-status accepts it" curl_verify "$PORT" good.test
+else
+    skip "nginx is not installed" 3
+fi
+
+if [ -x /usr/sbin/apache2 ]; then
+    before=$(count_requests "$OCSP_LOG")
+    PORT=$(free_port)
+    mkdir -p "$T/apache"
+    start_bg apache with_shim "$AS_SRC/tests/servers/apache.sh" "$T/apache" "$PORT" \
+        "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key"
+    wait_for_port "$PORT" 15 || _as_infra_fail "apache starts" "$T/apache.log"
+    is "$(first8 "$PORT")" "$all_good" "Apache prefork: the first 8 handshakes are all stapled"
+    is "$(($(count_requests "$OCSP_LOG") - before))" 1 "Apache prefork: one request at start"
+else
+    skip "apache2 is not installed" 2
+fi
+
+# A responder that never answers: start-up waits the bound, then serves,
+# and handshakes do not wait.
+start_fake hang 0 hang
+# timed_start NAME LEAF [VAR=VALUE...]: start_shim_s_server, time to its port in MS
+timed_start() {
+    local start
+    start=$(date +%s%N)
+    start_shim_s_server "$@"
+    MS=$((($(date +%s%N) - start) / 1000000))
+}
+timed_start hang2 leaf-rsa AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
+    AUTOSTAPLE_STARTUP_WAIT=2 AUTOSTAPLE_TIMEOUT=20
+ms=$MS
+check "hanging responder, STARTUP_WAIT=2: start-up waited the bound ($ms ms)" test "$ms" -ge 1900
+check "hanging responder, STARTUP_WAIT=2: and no more ($ms ms)" test "$ms" -lt 5000
+start=$(date +%s%N)
+st=$(staple_of "$PORT")
+hs=$((($(date +%s%N) - start) / 1000000))
+is "$st" none "hanging responder: the handshake is not stapled"
+check "hanging responder: and does not wait ($hs ms)" test "$hs" -lt 1500
+like "$(cat "$T/hang2.log")" "warning: before listening: 1 of 1 first OCSP fetches still running after 2 s" \
+    "hanging responder: the wait is reported"
+timed_start hang0 leaf-rsa AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
+    AUTOSTAPLE_STARTUP_WAIT=0 AUTOSTAPLE_TIMEOUT=20
+check "STARTUP_WAIT=0: start-up does not wait ($MS ms)" test "$MS" -lt 1500
+done_testing
