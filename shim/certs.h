@@ -38,6 +38,7 @@ struct as_cert {
     int failures;
     int stapled;                    /* a verified response was published */
     int issuer_missing_logged;
+    int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
     char last_error[512];
 };
 

@@ -12,7 +12,7 @@
 
 struct as_config as_cfg;
 
-enum kind { BOOL, LEVEL, DURATION, SIZE, PATH, URL, LOGTARGET };
+enum kind { BOOL, LEVEL, DURATION, SIZE, PATH, DIRECTORY, URL, LOGTARGET };
 
 struct option {
     const char *name;
@@ -38,6 +38,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_SKEW", DURATION, F(skew), "300", 0, 3600 },
     { "AUTOSTAPLE_FETCH_ISSUER", BOOL, F(fetch_issuer), "1", 0, 0 },
     { "AUTOSTAPLE_STARTUP_WAIT", DURATION, F(startup_wait), "2", 0, 30 },
+    { "AUTOSTAPLE_CACHE_DIR", DIRECTORY, F(cache_dir), "", 0, 0 },
 };
 
 int as_parse_bool(const char *s)
@@ -140,6 +141,10 @@ static int apply(struct as_config *cfg, const struct option *o, const char *valu
         ok = value[0] != '\0' && strlen(value) < 1024 && text_ok(value) &&
              (o->kind == PATH || value[0] == '/' || strcmp(value, "stderr") == 0 ||
               strcmp(value, "syslog") == 0);
+        snprintf(field, 1024, "%s", ok ? value : o->def);
+        break;
+    case DIRECTORY: /* absolute, or "" for none */
+        ok = strlen(value) < 1024 && text_ok(value) && (value[0] == '\0' || value[0] == '/');
         snprintf(field, 1024, "%s", ok ? value : o->def);
         break;
     case URL:

@@ -17,6 +17,7 @@ struct as_config {
     long skew;            /* AUTOSTAPLE_SKEW: tolerated clock difference, seconds */
     int fetch_issuer;     /* AUTOSTAPLE_FETCH_ISSUER: download AIA caIssuers */
     long startup_wait;    /* AUTOSTAPLE_STARTUP_WAIT: bound on waiting for first fetches */
+    char cache_dir[1024]; /* AUTOSTAPLE_CACHE_DIR: saved responses, "" = none */
 };
 
 /* Fills cfg from getenv_fn (getenv in production).  Each bad value is

@@ -23,6 +23,7 @@
 #include "issuer.h"
 #include "log.h"
 #include "ocsp.h"
+#include "persist.h"
 #include "refresher.h"
 #include "schedule.h"
 
@@ -80,7 +81,8 @@ static time_t failed(struct as_cert *c, time_t now, const char *why)
     return at;
 }
 
-static time_t published(struct as_cert *c, time_t now, const struct as_verdict *v)
+static time_t published(struct as_cert *c, time_t now, const struct as_verdict *v,
+                        const char *source)
 {
     char this_s[32], next_s[32];
     fmt_time(v->this_update, this_s, sizeof(this_s));
@@ -88,11 +90,11 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     time_t at = as_next_refresh(now, v->this_update, v->expires, uniform());
     if (v->status == V_OCSP_CERTSTATUS_REVOKED)
         as_log(AS_ERROR, "certificate %s is REVOKED (reason %d) according to %s; "
-               "stapling the revocation", c->name, v->revocation_reason, responder_of(c));
+               "stapling the revocation", c->name, v->revocation_reason, source);
     else
         as_log(c->stapled && c->failures == 0 ? AS_DEBUG : AS_INFO,
                "certificate %s: stapling a good response from %s (thisUpdate %s, "
-               "valid until %s; next refresh in %lld s)", c->name, responder_of(c),
+               "valid until %s; next refresh in %lld s)", c->name, source,
                this_s, next_s, (long long)(at - now));
     c->stapled = 1;
     c->failures = 0;
@@ -135,9 +137,33 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         snprintf(why, sizeof(why), "response refused: %s", v.reason);
         return failed(c, now, why);
     }
+    as_persist_save(c->fp, res.body, res.len);
     if (!as_slot_publish(&c->slot, res.body, res.len, v.status, v.this_update, v.expires))
         return failed(c, now, "out of memory");
-    return published(c, now, &v);
+    return published(c, now, &v, responder_of(c));
+}
+
+/* A response saved by an earlier run (or another server), verified again
+ * like any other.  Returns 1 and sets *at if it is stapled. */
+static int from_cache(struct as_cert *c, time_t now, time_t *at)
+{
+    unsigned char *der;
+    size_t len;
+    if (!as_persist_load(c->fp, &der, &len))
+        return 0;
+    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
+    struct as_verdict v;
+    if (!as_ocsp_verify(der, len, c->leaf, c->issuer, now, &p, &v)) {
+        as_log(AS_INFO, "certificate %s: not using the saved response in %s: %s", c->name,
+               as_cfg.cache_dir, v.reason);
+        free(der);
+        as_persist_drop(c->fp);
+        return 0;
+    }
+    if (!as_slot_publish(&c->slot, der, len, v.status, v.this_update, v.expires))
+        return 0;
+    *at = published(c, now, &v, "the cache directory");
+    return 1;
 }
 
 /* One attempt for c.  Returns when to try again; *attempted is 0 if it only
@@ -168,6 +194,12 @@ static time_t refresh(struct as_cert *c, int *attempted)
         X509_NAME_oneline(X509_get_subject_name(c->issuer), iname, sizeof(iname));
         as_log(AS_DEBUG, "certificate %s: issuer %s found in %s", c->name, iname, source);
         c->failures = 0;
+    }
+    time_t at;
+    if (!c->cache_checked) {
+        c->cache_checked = 1;
+        if (from_cache(c, now, &at))
+            return at;
     }
     return fetch_and_verify(c, now);
 }

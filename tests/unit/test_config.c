@@ -8,7 +8,7 @@
 
 static const char *env[][2] = { { NULL, NULL } };
 static const char *(*pairs)[2] = env;
-static char warnings[8][1400];
+static char warnings[16][1400];
 static int nwarn;
 
 static const char *fake_getenv(const char *name)
@@ -21,7 +21,7 @@ static const char *fake_getenv(const char *name)
 
 static void collect(const char *msg)
 {
-    if (nwarn < 8)
+    if (nwarn < 16)
         snprintf(warnings[nwarn], sizeof(warnings[0]), "%s", msg);
     nwarn++;
 }
@@ -50,6 +50,7 @@ int main(void)
     is_long(c.max_age, 86400, "MAX_AGE defaults to a day");
     is_long(c.fetch_issuer, 1, "FETCH_ISSUER defaults to on");
     is_long(c.startup_wait, 2, "STARTUP_WAIT defaults to 2 s");
+    is_str(c.cache_dir, "", "CACHE_DIR defaults to none");
 
     const char *good[][2] = {
         { "AUTOSTAPLE_DISABLE", "yes" }, { "AUTOSTAPLE_LOG_LEVEL", "DEBUG" },
@@ -70,13 +71,14 @@ int main(void)
         { "AUTOSTAPLE_DISABLE", "perhaps" }, { "AUTOSTAPLE_LOG_LEVEL", "loud" },
         { "AUTOSTAPLE_TIMEOUT", "0" }, { "AUTOSTAPLE_MAX_RESPONSE", "10x" },
         { "AUTOSTAPLE_RESPONDER", "ldap://x" }, { "AUTOSTAPLE_LOG", "relative.log" },
-        { "AUTOSTAPLE_RETRY_MIN", "-5" }, { NULL, NULL } };
-    is_long(load(bad, &c), 7, "seven bad values counted");
-    is_long(nwarn, 7, "one warning each");
+        { "AUTOSTAPLE_RETRY_MIN", "-5" }, { "AUTOSTAPLE_CACHE_DIR", "var/cache" },
+        { NULL, NULL } };
+    is_long(load(bad, &c), 8, "eight bad values counted");
+    is_long(nwarn, 8, "one warning each");
     ok(strstr(warnings[0], "AUTOSTAPLE_DISABLE") && strstr(warnings[0], "default 0"),
        "the warning names the variable and the default: %s", warnings[0]);
     int ranged = 0;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         ranged |= strstr(warnings[i], "AUTOSTAPLE_TIMEOUT") && strstr(warnings[i], "1 to 120");
     ok(ranged, "the warning for a number states its range");
     is_long(c.disable, 0, "a bad bool keeps the default");
@@ -85,6 +87,7 @@ int main(void)
     is_long(c.max_response, 16384, "a malformed size keeps the default");
     is_str(c.responder, "", "a non-HTTP responder keeps the default");
     is_str(c.log, "stderr", "a relative log path keeps the default");
+    is_str(c.cache_dir, "", "a relative cache directory keeps the default (none)");
 
     is_long(as_parse_duration("90"), 90, "plain seconds");
     is_long(as_parse_duration("3d"), 259200, "days");

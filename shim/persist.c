@@ -1,0 +1,135 @@
+/* persist.c: see persist.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "persist.h"
+
+#define MAX_FILE 65535
+
+/* Warn once per distinct problem: the same failure at every refresh would
+ * drown the log. */
+static void warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn_once(const char *fmt, ...)
+{
+    static char last[512];
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (strcmp(msg, last) == 0)
+        return;
+    snprintf(last, sizeof(last), "%s", msg);
+    as_log(AS_WARN, "%s", msg);
+}
+
+static void file_name(const unsigned char fp[32], char name[80])
+{
+    for (int i = 0; i < 32; i++)
+        sprintf(name + 2 * i, "%02x", fp[i]);
+    strcpy(name + 64, ".ocsp");
+}
+
+/* The cache directory, opened for this one use; -1 if off or unusable. */
+static int open_dir(void)
+{
+    const char *dir = as_cfg.cache_dir;
+    if (dir[0] == '\0')
+        return -1;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        warn_once("cannot use the cache directory %s (AUTOSTAPLE_CACHE_DIR): %s; "
+                  "keeping responses in memory only", dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_mode & S_IWOTH)) {
+        warn_once("refusing the cache directory %s (AUTOSTAPLE_CACHE_DIR): it is "
+                  "writable by anyone; keeping responses in memory only", dir);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len)
+{
+    char name[80];
+    int dfd = open_dir();
+    if (dfd < 0)
+        return 0;
+    file_name(fp, name);
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int saved = errno;
+    close(dfd);
+    if (fd < 0) {
+        if (saved != ENOENT)
+            warn_once("cannot read %s/%s: %s", as_cfg.cache_dir, name, strerror(saved));
+        return 0;
+    }
+    struct stat st;
+    int ok = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size > MAX_FILE || (st.st_mode & S_IWOTH)) {
+        warn_once("ignoring %s/%s: not a regular file of a sane size that only its "
+                  "owner may write", as_cfg.cache_dir, name);
+    } else if ((*der = malloc((size_t)st.st_size)) != NULL) {
+        ssize_t n = read(fd, *der, (size_t)st.st_size);
+        ok = n == st.st_size;
+        if (ok)
+            *len = (size_t)n;
+        else
+            free(*der);
+    }
+    close(fd);
+    return ok;
+}
+
+void as_persist_save(const unsigned char fp[32], const unsigned char *der, size_t len)
+{
+    char name[80], tmp[128];
+    int dfd = open_dir();
+    if (dfd < 0)
+        return;
+    file_name(fp, name);
+    snprintf(tmp, sizeof(tmp), ".%.16s.%d.tmp", name, (int)getpid());
+    unlinkat(dfd, tmp, 0); /* a leftover of ours, from a crash */
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, der, len) == (ssize_t)len;
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (ok && renameat(dfd, tmp, dfd, name) != 0) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        if (fd >= 0)
+            unlinkat(dfd, tmp, 0);
+        warn_once("cannot write to the cache directory %s: %s; keeping responses in "
+                  "memory only", as_cfg.cache_dir, strerror(saved));
+    }
+    close(dfd);
+}
+
+void as_persist_drop(const unsigned char fp[32])
+{
+    char name[80];
+    int dfd = open_dir();
+    if (dfd < 0)
+        return;
+    file_name(fp, name);
+    unlinkat(dfd, name, 0);
+    close(dfd);
+}

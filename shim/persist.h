@@ -1,0 +1,25 @@
+/* persist.h: responses saved in AUTOSTAPLE_CACHE_DIR, one DER file per
+ * certificate, named by the certificate's SHA-256 ("<hex>.ocsp").  Nothing
+ * read from the directory is trusted: the caller verifies it like a fetched
+ * response.  Hostile directories are refused: no symbolic link is followed,
+ * a world-writable directory is not used, a file writable by others is not
+ * read.  Files are written through a temporary file and a rename, mode 0644
+ * (responses are public).  Nothing is kept open between calls (daemons close
+ * descriptors).  Refresher thread only. */
+#ifndef AS_PERSIST_H
+#define AS_PERSIST_H
+
+#include <stddef.h>
+
+/* The saved response for fp into a malloc'd buffer; 0 if there is none (or
+ * it cannot be used: then a warning is logged, once per kind of problem). */
+int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len);
+
+/* Saves der for fp; on failure logs a warning (once per kind of problem) and
+ * carries on in memory. */
+void as_persist_save(const unsigned char fp[32], const unsigned char *der, size_t len);
+
+/* Forget a saved response that failed verification. */
+void as_persist_drop(const unsigned char fp[32]);
+
+#endif
