@@ -11,6 +11,8 @@
  *                  [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]
  *                  [-tls 1.2|1.3] [-threads N] [-max-seconds S]
  *                  [-reload-on-hup] [-verify-client CAFILE]
+ *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]
+ *                  [-user NAME] [-chroot DIR]
  *
  * MODE (how the primary certificate is loaded; default "use"):
  *   use            PEM_read_X509 + SSL_CTX_use_certificate, chain with
@@ -59,8 +61,45 @@
  *   Without -reload-on-hup SIGHUP keeps its default action (terminate).
  * -verify-client CAFILE: require a client certificate issued under CAFILE.
  *
+ * Process models (the certificates are always loaded first, before any fork):
+ * -prefork N: after listening, fork N worker processes that all run the
+ *   accept loop on the shared socket (each with -threads threads if given);
+ *   each prints "worker PID ready".  The parent does no TLS: it waits, logs
+ *   workers that die, forwards SIGTERM/SIGINT (and SIGQUIT, graceful: stop
+ *   accepting, finish the running connections) to the workers and exits once
+ *   they are gone (SIGKILL after 5 s); at -max-seconds it takes them with it
+ *   (status 124); if every worker dies on its own it exits with status 1.
+ *   Workers get SIGTERM if the parent dies.  With -reload-on-hup the parent
+ *   rebuilds its contexts from the files, forks N new workers with them, then
+ *   sends SIGQUIT to the old ones and prints "reloaded" once they are gone
+ *   (so after "reloaded" every new connection gets the new contexts; a
+ *   connection still running on an old worker delays it, 10 s at most).
+ * -fork-per-conn: the parent accepts; each connection is served (handshake
+ *   and reply) by a child forked for it, which then _exit(0)s.  The parent
+ *   reaps the children (a child killed by a signal or exiting non-zero is
+ *   logged) and never does TLS itself; on exit it SIGTERMs those still
+ *   running.  Not with -threads or -prefork.
+ * -daemonize PIDFILE: after loading the certificates and before listening:
+ *   fork, setsid, fork, chdir("/"), close every descriptor, 0/1/2 on
+ *   /dev/null (with -log FILE, fd 2 is FILE opened O_APPEND), write the
+ *   daemon's pid to PIDFILE (temporary file + rename).  The original process
+ *   exits 0 once PIDFILE names the daemon (1 if the daemon dies first or
+ *   after 30 s).  The daemon then listens and serves in the chosen model and
+ *   removes PIDFILE when it exits, if it still can.  Relative PIDFILE, FILE
+ *   and DIR (-chroot) names are taken from the starting directory.
+ * -user NAME (root only): setgroups(0), setgid and setuid to NAME's ids,
+ *   printing "dropped to uid N".  -chroot DIR (root only): chroot(DIR) and
+ *   chdir("/") just before, printing "chrooted to DIR".  Both happen after
+ *   listening; in the single-process and -threads models the server itself
+ *   does them, in the -prefork / -fork-per-conn models every worker / child
+ *   does them right after its fork, so the parent keeps its privileges and
+ *   its view of the files for -reload-on-hup.  A reload, or the ssl-file /
+ *   ssl-chain-file modes (which read the files per connection), in a process
+ *   that dropped privileges or chrooted can fail like in a real server.
+ *
  * Binds 127.0.0.1:P only (-port 0: any free port, reported as "port N" on
- * stderr before "ready").  Prints "ready" on stderr once listening; all
+ * stderr before "ready").  Prints "ready" on stderr once listening (the
+ * parent, in the forking models; the daemon, to -log, with -daemonize); all
  * diagnostics go to stderr, nothing is written to stdout.  Every connection
  * gets at most 10 seconds (handshake, request, response) and a failure on one
  * connection never stops the server.
@@ -69,9 +108,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -79,9 +120,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +135,10 @@
 
 #define MAX_SNI 16
 #define MAX_THREADS 64
+#define MAX_WORKERS 64
+#define MAX_CHILDREN 256     /* live workers or per-connection children */
+#define STOP_GRACE 5.0       /* seconds before SIGKILL after forwarding SIGTERM */
+#define DAEMON_WAIT 30.0     /* seconds the original waits for PIDFILE */
 #define CONN_SECONDS 10.0
 #define MAX_REQUEST 16384
 
@@ -133,6 +180,15 @@ static struct config {
     int max_seconds;
     int reload_on_hup;
     const char *client_ca;
+    int prefork;                   /* number of worker processes, 0 = none */
+    int fork_per_conn;
+    const char *pidfile;           /* -daemonize (absolute) */
+    const char *log_file;          /* -log (absolute) */
+    const char *user;              /* -user */
+    uid_t uid;
+    gid_t gid;
+    const char *chroot_dir;        /* -chroot, as given */
+    const char *chroot_abs;
 } cfg;
 
 /* Everything built from the arguments; replaced as a whole on reload. */
@@ -153,7 +209,16 @@ static struct ctxset *current_set;
 
 static atomic_int stop_flag;   /* 1 = SIGTERM/SIGINT, 2 = max-seconds */
 static atomic_int hup_flag;
+static atomic_int drain_flag;  /* SIGQUIT (-prefork): stop accepting, finish */
 static int listen_fd = -1;
+static double deadline_mono;   /* end of -max-seconds (0: none) */
+
+/* Child processes of this one (-prefork workers or -fork-per-conn children). */
+static struct kid {
+    pid_t pid;
+    int gen;                       /* -prefork: worker generation */
+} kids[MAX_CHILDREN];
+static int nkids;
 
 /* ------------------------------------------------------------------ */
 /* diagnostics                                                          */
@@ -191,6 +256,8 @@ static void usage(void)
             "         [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]\n"
             "         [-tls 1.2|1.3] [-threads N] [-max-seconds S] [-reload-on-hup]\n"
             "         [-verify-client CAFILE]\n"
+            "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]\n"
+            "         [-user NAME] [-chroot DIR]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
 }
@@ -729,20 +796,27 @@ static void release_set(struct ctxset *set)
         free_ctxset(set);
 }
 
-static void do_reload(void)
+/* Build fresh contexts and make them current; 0 (logged) on failure. */
+static int swap_in_fresh_set(void)
 {
     struct ctxset *fresh = build_ctxset(), *old;
 
     if (fresh == NULL) {
         logmsg("reload failed: keeping the previous certificates");
-        return;
+        return 0;
     }
     pthread_mutex_lock(&set_lock);
     old = current_set;
     current_set = fresh;
     pthread_mutex_unlock(&set_lock);
     release_set(old);
-    logmsg("reloaded");
+    return 1;
+}
+
+static void do_reload(void)
+{
+    if (swap_in_fresh_set())
+        logmsg("reloaded");
 }
 
 /* ------------------------------------------------------------------ */
@@ -930,23 +1004,31 @@ out:
     release_set(set);
 }
 
+static void fork_conn(int fd);
+static void reap_kids(const char *what);
+
 /*
  * Accept loop.  The listening socket is non-blocking and polled with a
- * 200 ms timeout so the loop notices the stop and reload flags; with
- * handle_hup the reload is done here, between connections.
+ * 200 ms timeout so the loop notices the stop, drain and reload flags; with
+ * handle_hup the reload is done here, between connections.  With
+ * -fork-per-conn each connection goes to a child and the children are
+ * reaped here.
  */
 static void accept_loop(int handle_hup)
 {
-    while (!atomic_load(&stop_flag)) {
+    while (!atomic_load(&stop_flag) && !atomic_load(&drain_flag)) {
         struct pollfd p;
         int fd, fl;
 
+        if (cfg.fork_per_conn)
+            reap_kids("connection child");
         if (handle_hup && atomic_exchange(&hup_flag, 0))
             do_reload();
         p.fd = listen_fd;
         p.events = POLLIN;
         p.revents = 0;
-        if (poll(&p, 1, 200) <= 0)
+        if (poll(&p, 1, 200) <= 0 || atomic_load(&stop_flag)
+            || atomic_load(&drain_flag))
             continue;
         fd = accept(listen_fd, NULL, NULL);
         if (fd < 0)
@@ -957,7 +1039,10 @@ static void accept_loop(int handle_hup)
             close(fd);
             continue;
         }
-        serve_conn(fd);
+        if (cfg.fork_per_conn)
+            fork_conn(fd);
+        else
+            serve_conn(fd);
     }
 }
 
@@ -980,6 +1065,17 @@ static void on_hup(int sig)
 {
     (void)sig;
     atomic_store(&hup_flag, 1);
+}
+
+static void on_drain(int sig)
+{
+    (void)sig;
+    atomic_store(&drain_flag, 1);
+}
+
+static void on_chld(int sig)
+{
+    (void)sig; /* only interrupts poll() so children are reaped at once */
 }
 
 static void set_handler(int sig, void (*fn)(int))
@@ -1061,6 +1157,10 @@ static void parse_args(int argc, char **argv)
             cfg.own_early = 1;
             continue;
         }
+        if (strcmp(o, "-fork-per-conn") == 0) {
+            cfg.fork_per_conn = 1;
+            continue;
+        }
         if (v == NULL) {
             fprintf(stderr, "fixture_server: %s needs a value\n", o);
             usage();
@@ -1118,6 +1218,16 @@ static void parse_args(int argc, char **argv)
             cfg.max_seconds = parse_int(v, 0, 86400, "max-seconds");
         } else if (strcmp(o, "-verify-client") == 0) {
             cfg.client_ca = v;
+        } else if (strcmp(o, "-prefork") == 0) {
+            cfg.prefork = parse_int(v, 1, MAX_WORKERS, "worker count");
+        } else if (strcmp(o, "-daemonize") == 0) {
+            cfg.pidfile = v;
+        } else if (strcmp(o, "-log") == 0) {
+            cfg.log_file = v;
+        } else if (strcmp(o, "-user") == 0) {
+            cfg.user = v;
+        } else if (strcmp(o, "-chroot") == 0) {
+            cfg.chroot_dir = v;
         } else {
             fprintf(stderr, "fixture_server: unknown option %s\n", o);
             usage();
@@ -1130,6 +1240,61 @@ static void parse_args(int argc, char **argv)
     if ((cfg.cert2 == NULL) != (cfg.key2 == NULL)) {
         fprintf(stderr, "fixture_server: -cert2 and -key2 go together\n");
         usage();
+    }
+    if (cfg.fork_per_conn && (cfg.prefork > 0 || cfg.threads > 0)) {
+        fprintf(stderr, "fixture_server: -fork-per-conn goes with neither -prefork nor -threads\n");
+        usage();
+    }
+    if (cfg.log_file != NULL && cfg.pidfile == NULL) {
+        fprintf(stderr, "fixture_server: -log goes with -daemonize\n");
+        usage();
+    }
+    if ((cfg.user != NULL || cfg.chroot_dir != NULL) && geteuid() != 0) {
+        fprintf(stderr, "fixture_server: -user and -chroot need root\n");
+        usage();
+    }
+}
+
+/* path made absolute against the starting directory (-daemonize chdirs) */
+static const char *absolute(const char *path)
+{
+    char cwd[4096], *r;
+
+    if (path[0] == '/')
+        return path;
+    if (getcwd(cwd, sizeof(cwd)) == NULL || asprintf(&r, "%s/%s", cwd, path) < 0) {
+        fprintf(stderr, "fixture_server: cannot make %s absolute\n", path);
+        exit(1);
+    }
+    return r;
+}
+
+/* What must be looked up before any chroot or fork. */
+static void resolve_names(void)
+{
+    struct stat st;
+
+    if (cfg.pidfile != NULL)
+        cfg.pidfile = absolute(cfg.pidfile);
+    if (cfg.log_file != NULL)
+        cfg.log_file = absolute(cfg.log_file);
+    if (cfg.chroot_dir != NULL) {
+        cfg.chroot_abs = absolute(cfg.chroot_dir);
+        if (stat(cfg.chroot_abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "fixture_server: -chroot %s: not a directory\n",
+                    cfg.chroot_dir);
+            exit(1);
+        }
+    }
+    if (cfg.user != NULL) {
+        struct passwd *pw = getpwnam(cfg.user);
+
+        if (pw == NULL) {
+            fprintf(stderr, "fixture_server: -user %s: no such user\n", cfg.user);
+            exit(1);
+        }
+        cfg.uid = pw->pw_uid;
+        cfg.gid = pw->pw_gid;
     }
 }
 
@@ -1172,32 +1337,125 @@ static int open_listener(int port)
     return fd;
 }
 
-int main(int argc, char **argv)
+/* ------------------------------------------------------------------ */
+/* process models                                                       */
+
+/* Re-arm -max-seconds in a forked process: fork(2) does not inherit alarms. */
+static void rearm_alarm(void)
+{
+    double left;
+
+    if (deadline_mono <= 0)
+        return;
+    left = deadline_mono - now_mono();
+    if (left <= 0) {
+        atomic_store(&stop_flag, 2);
+        return;
+    }
+    alarm((unsigned)(left + 0.999));
+}
+
+/* -chroot then -user, in the process about to do TLS; 0 (logged) on failure. */
+static int drop_privileges(void)
+{
+    if (cfg.chroot_abs != NULL) {
+        if (chroot(cfg.chroot_abs) < 0 || chdir("/") < 0) {
+            logmsg("chroot %s: %s", cfg.chroot_dir, strerror(errno));
+            return 0;
+        }
+        fprintf(stderr, "chrooted to %s\n", cfg.chroot_dir);
+        fflush(stderr);
+    }
+    if (cfg.user != NULL) {
+        if (setgroups(0, NULL) < 0 || setgid(cfg.gid) < 0 || setuid(cfg.uid) < 0) {
+            logmsg("dropping to user %s: %s", cfg.user, strerror(errno));
+            return 0;
+        }
+        if (cfg.uid != 0 && setuid(0) == 0) {
+            logmsg("dropping to user %s: root could be regained", cfg.user);
+            return 0;
+        }
+        fprintf(stderr, "dropped to uid %d\n", (int)getuid());
+        fflush(stderr);
+    }
+    return 1;
+}
+
+/*
+ * A worker or connection child gets SIGTERM when its parent dies.  Called
+ * after drop_privileges(): a change of credentials clears the death signal.
+ */
+static void tie_to_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+        atomic_store(&stop_flag, 1);
+}
+
+static int count_kids(int gen) /* gen < 0: all */
+{
+    int i, n = 0;
+
+    for (i = 0; i < nkids; i++)
+        if (gen < 0 || kids[i].gen == gen)
+            n++;
+    return n;
+}
+
+static void signal_kids(int sig, int gen) /* gen < 0: all */
+{
+    int i;
+
+    for (i = 0; i < nkids; i++)
+        if (gen < 0 || kids[i].gen == gen)
+            kill(kids[i].pid, sig);
+}
+
+/* Reap what has exited; log deaths by a signal and unexpected statuses. */
+static void reap_kids(const char *what)
+{
+    pid_t pid;
+    int st, i;
+
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (i = 0; i < nkids && kids[i].pid != pid; i++)
+            ;
+        if (i == nkids)
+            continue;
+        kids[i] = kids[--nkids];
+        if (WIFSIGNALED(st))
+            logmsg("%s %d killed by signal %d", what, (int)pid, WTERMSIG(st));
+        else if (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124)
+            logmsg("%s %d exited with status %d", what, (int)pid, WEXITSTATUS(st));
+    }
+}
+
+/* SIGTERM every child, SIGKILL those still there after STOP_GRACE, reap all. */
+static void stop_kids(const char *what)
+{
+    double kill_at = now_mono() + STOP_GRACE;
+
+    signal_kids(SIGTERM, -1);
+    for (;;) {
+        reap_kids(what);
+        if (nkids == 0)
+            break;
+        if (now_mono() > kill_at) {
+            signal_kids(SIGKILL, -1);
+            kill_at = now_mono() + 3600;
+        }
+        poll(NULL, 0, 50);
+    }
+}
+
+/*
+ * Serve in this process until told to stop: the -threads workers (the
+ * calling thread then only watches the flags) or the accept loop itself.
+ * ready_msg is printed once the process can take connections.
+ */
+static void serve(int handle_hup, const char *ready_msg)
 {
     pthread_t tids[MAX_THREADS];
-    int i, nstarted = 0, status;
-
-    parse_args(argc, argv);
-
-    signal(SIGPIPE, SIG_IGN);
-    set_handler(SIGTERM, on_stop);
-    set_handler(SIGINT, on_stop);
-    set_handler(SIGALRM, on_stop);
-    if (cfg.reload_on_hup)
-        set_handler(SIGHUP, on_hup);
-    if (cfg.max_seconds > 0)
-        alarm((unsigned)cfg.max_seconds);
-
-    current_set = build_ctxset();
-    if (current_set == NULL) {
-        logmsg("cannot set up the TLS contexts (-load %s)", mode_names[cfg.mode]);
-        return 1;
-    }
-    listen_fd = open_listener(cfg.port);
-    if (listen_fd < 0) {
-        release_set(current_set);
-        return 1;
-    }
+    int i, nstarted = 0;
 
     if (cfg.threads > 0) {
         sigset_t block, old;
@@ -1208,6 +1466,7 @@ int main(int argc, char **argv)
         sigaddset(&block, SIGINT);
         sigaddset(&block, SIGALRM);
         sigaddset(&block, SIGHUP);
+        sigaddset(&block, SIGQUIT);
         pthread_sigmask(SIG_BLOCK, &block, &old);
         for (i = 0; i < cfg.threads; i++) {
             if (pthread_create(&tids[i], NULL, worker_main, NULL) != 0) {
@@ -1220,24 +1479,396 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
 
-    fprintf(stderr, "ready\n");
+    fprintf(stderr, "%s\n", ready_msg);
     fflush(stderr);
 
     if (cfg.threads > 0) {
-        while (!atomic_load(&stop_flag)) {
-            if (atomic_exchange(&hup_flag, 0))
+        while (!atomic_load(&stop_flag) && !atomic_load(&drain_flag)) {
+            if (handle_hup && atomic_exchange(&hup_flag, 0))
                 do_reload();
             poll(NULL, 0, 200);
         }
         for (i = 0; i < nstarted; i++)
             pthread_join(tids[i], NULL);
     } else {
-        accept_loop(1);
+        accept_loop(handle_hup);
     }
+}
 
-    status = atomic_load(&stop_flag) == 2 ? 124 : 0;
-    logmsg(status == 124 ? "max-seconds reached, exiting" : "exiting");
+/* -fork-per-conn: a child does the handshake and the reply, then _exit(0). */
+static void fork_conn(int fd)
+{
+    pid_t parent = getpid(), pid;
+
+    if (nkids == MAX_CHILDREN) {
+        logmsg("too many connection children, dropping a connection");
+        close(fd);
+        return;
+    }
+    pid = fork();
+    if (pid < 0) {
+        logmsg("fork: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    if (pid == 0) {
+        close(listen_fd);
+        signal(SIGCHLD, SIG_DFL);
+        nkids = 0;
+        if (!drop_privileges())
+            _exit(1);
+        tie_to_parent(parent);
+        rearm_alarm();
+        serve_conn(fd);
+        _exit(0);
+    }
+    kids[nkids].pid = pid;
+    kids[nkids].gen = 0;
+    nkids++;
+    close(fd);
+}
+
+static void run_fork_per_conn(void)
+{
+    set_handler(SIGCHLD, on_chld);
+    fprintf(stderr, "ready\n");
+    fflush(stderr);
+    accept_loop(1);
+    stop_kids("connection child");
+}
+
+/* A -prefork worker: never returns. */
+static void worker_process(pid_t parent)
+{
+    char msg[64];
+
+    nkids = 0;
+    signal(SIGCHLD, SIG_DFL);
+    if (cfg.reload_on_hup)
+        signal(SIGHUP, SIG_IGN); /* the parent does the reloading */
+    if (!drop_privileges())
+        exit(1);
+    tie_to_parent(parent);
+    rearm_alarm();
+    snprintf(msg, sizeof(msg), "worker %d ready", (int)getpid());
+    serve(0, msg);
     close(listen_fd);
     release_set(current_set);
+    exit(atomic_load(&stop_flag) == 2 ? 124 : 0);
+}
+
+/* Fork the -prefork workers of generation gen; returns how many started. */
+static int spawn_workers(int gen)
+{
+    pid_t parent = getpid(), pid;
+    int i, n = 0;
+
+    for (i = 0; i < cfg.prefork && !atomic_load(&stop_flag); i++) {
+        if (nkids == MAX_CHILDREN) {
+            logmsg("too many workers");
+            break;
+        }
+        pid = fork();
+        if (pid < 0) {
+            logmsg("fork: %s", strerror(errno));
+            break;
+        }
+        if (pid == 0)
+            worker_process(parent);
+        kids[nkids].pid = pid;
+        kids[nkids].gen = gen;
+        nkids++;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * SIGHUP with -prefork: new contexts, new workers, then the old ones are
+ * told to quit gracefully.  Returns 1 if the reload is under way ("reloaded"
+ * is printed by the caller once the old workers are gone).
+ */
+static int prefork_reload(int *gen)
+{
+    int i;
+
+    if (!swap_in_fresh_set())
+        return 0;
+    if (spawn_workers(*gen + 1) == 0) {
+        logmsg("reload failed: no new worker started, the old ones stay");
+        return 0;
+    }
+    (*gen)++;
+    for (i = 0; i < nkids; i++)
+        if (kids[i].gen != *gen)
+            kill(kids[i].pid, SIGQUIT); /* graceful: finish, then exit */
+    return 1;
+}
+
+/* The -prefork parent: no TLS, only the workers.  Returns the exit status. */
+static int run_prefork(void)
+{
+    int gen = 0, lost = 0, sent = 0, reloads = 0;
+    double kill_at = 0;
+
+    /* before the forks, so that every worker has them from the start */
+    set_handler(SIGQUIT, on_drain);
+    set_handler(SIGCHLD, on_chld);
+    if (spawn_workers(gen) == 0) {
+        logmsg("no worker started");
+        stop_kids("worker");
+        return 1;
+    }
+    fprintf(stderr, "ready\n");
+    fflush(stderr);
+
+    for (;;) {
+        int stop, drain;
+
+        reap_kids("worker");
+        stop = atomic_load(&stop_flag);
+        drain = atomic_load(&drain_flag);
+        if (!stop && !drain && !lost && count_kids(gen) == 0) {
+            logmsg("all workers are gone");
+            lost = 1;
+        }
+        if ((stop || drain || lost) && nkids == 0)
+            break;
+        if ((stop || lost) && sent != SIGTERM) {
+            signal_kids(SIGTERM, -1);
+            sent = SIGTERM;
+            kill_at = now_mono() + STOP_GRACE;
+        } else if (drain && sent == 0) {
+            signal_kids(SIGQUIT, -1);
+            sent = SIGQUIT;
+        } else if (sent == SIGTERM && now_mono() > kill_at) {
+            signal_kids(SIGKILL, -1);
+            kill_at = now_mono() + 3600;
+        }
+        if (!stop && !drain && !lost && atomic_exchange(&hup_flag, 0))
+            reloads += prefork_reload(&gen);
+        /* done once only the new generation is left */
+        for (; reloads > 0 && count_kids(-1) == count_kids(gen); reloads--)
+            logmsg("reloaded");
+        poll(NULL, 0, 200);
+    }
+    if (atomic_load(&stop_flag) == 2)
+        return 124;
+    return lost ? 1 : 0;
+}
+
+static pid_t read_pidfile(const char *path)
+{
+    char buf[32];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return (pid_t)strtol(buf, NULL, 10);
+}
+
+/* PIDFILE <- our pid, atomically (temporary file + rename). */
+static int write_pidfile(void)
+{
+    char *tmp, line[32];
+    int fd, len, ok;
+
+    if (asprintf(&tmp, "%s.tmp.%d", cfg.pidfile, (int)getpid()) < 0)
+        return 0;
+    len = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    ok = fd >= 0 && write(fd, line, (size_t)len) == len;
+    if (fd >= 0 && close(fd) < 0)
+        ok = 0;
+    if (ok && rename(tmp, cfg.pidfile) < 0)
+        ok = 0;
+    if (!ok) {
+        logmsg("cannot write pid file %s: %s", cfg.pidfile, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+/* Only the daemon's own pid file, and only where it can still reach it. */
+static void remove_pidfile(void)
+{
+    if (cfg.pidfile != NULL && read_pidfile(cfg.pidfile) == getpid())
+        unlink(cfg.pidfile);
+}
+
+/* pid has exited (or is a zombie that nobody reaps) */
+static int process_gone(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    size_t n;
+    FILE *f;
+
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static void close_every_fd(void)
+{
+    long fd, max;
+
+    if (close_range(0, ~0U, 0) == 0)
+        return;
+    max = sysconf(_SC_OPEN_MAX);
+    for (fd = 0; fd < (max > 0 ? max : 65536); fd++)
+        close((int)fd);
+}
+
+/*
+ * -daemonize: the classic double fork.  Returns in the daemon; the original
+ * process exits here, with 0 once PIDFILE names the daemon.
+ */
+static void daemonize(void)
+{
+    pid_t first, daemon_pid = -1;
+    double until;
+    ssize_t n;
+    int p[2], st, fd;
+
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        logmsg("pipe: %s", strerror(errno));
+        exit(1);
+    }
+    first = fork();
+    if (first < 0) {
+        logmsg("fork: %s", strerror(errno));
+        exit(1);
+    }
+    if (first == 0) {
+        pid_t second;
+
+        close(p[0]);
+        if (setsid() < 0)
+            _exit(1);
+        second = fork();
+        if (second < 0)
+            _exit(1);
+        if (second > 0) {
+            /* tell the original who the daemon is, and go */
+            n = write(p[1], &second, sizeof(second));
+            _exit(n == (ssize_t)sizeof(second) ? 0 : 1);
+        }
+        /* the daemon: no session leader, so no controlling terminal again */
+        if (chdir("/") < 0)
+            _exit(1);
+        close_every_fd();
+        if (open("/dev/null", O_RDWR) != 0 || dup2(0, 1) != 1)
+            _exit(1);
+        if (cfg.log_file != NULL)
+            fd = open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY, 0644);
+        else
+            fd = dup2(0, 2);
+        if (fd != 2)
+            _exit(1);
+        if (!write_pidfile())
+            exit(1);
+        rearm_alarm();
+        return;
+    }
+
+    /* the original process */
+    close(p[1]);
+    do
+        n = read(p[0], &daemon_pid, sizeof(daemon_pid));
+    while (n < 0 && errno == EINTR);
+    close(p[0]);
+    while (waitpid(first, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (n != (ssize_t)sizeof(daemon_pid)) {
+        logmsg("daemonizing failed");
+        exit(1);
+    }
+    until = now_mono() + DAEMON_WAIT;
+    for (;;) {
+        if (read_pidfile(cfg.pidfile) == daemon_pid) {
+            logmsg("daemon %d started", (int)daemon_pid);
+            exit(0);
+        }
+        if (process_gone(daemon_pid)) {
+            logmsg("the daemon (pid %d) exited before writing %s",
+                   (int)daemon_pid, cfg.pidfile);
+            exit(1);
+        }
+        if (now_mono() > until) {
+            logmsg("no pid file %s after %.0f s, stopping the daemon (pid %d)",
+                   cfg.pidfile, DAEMON_WAIT, (int)daemon_pid);
+            kill(daemon_pid, SIGTERM);
+            exit(1);
+        }
+        poll(NULL, 0, 20);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    int status;
+
+    parse_args(argc, argv);
+    resolve_names();
+
+    signal(SIGPIPE, SIG_IGN);
+    set_handler(SIGTERM, on_stop);
+    set_handler(SIGINT, on_stop);
+    set_handler(SIGALRM, on_stop);
+    if (cfg.reload_on_hup)
+        set_handler(SIGHUP, on_hup);
+    if (cfg.max_seconds > 0) {
+        deadline_mono = now_mono() + cfg.max_seconds;
+        alarm((unsigned)cfg.max_seconds);
+    }
+
+    /* certificates first, in every model, before any fork */
+    current_set = build_ctxset();
+    if (current_set == NULL) {
+        logmsg("cannot set up the TLS contexts (-load %s)", mode_names[cfg.mode]);
+        return 1;
+    }
+    if (cfg.pidfile != NULL)
+        daemonize();
+    listen_fd = open_listener(cfg.port);
+    if (listen_fd < 0) {
+        release_set(current_set);
+        remove_pidfile();
+        return 1;
+    }
+
+    if (cfg.prefork > 0) {
+        status = run_prefork();
+    } else if (cfg.fork_per_conn) {
+        run_fork_per_conn();
+        status = atomic_load(&stop_flag) == 2 ? 124 : 0;
+    } else if (!drop_privileges()) {
+        status = 1;
+    } else {
+        serve(1, "ready");
+        status = atomic_load(&stop_flag) == 2 ? 124 : 0;
+    }
+
+    if (status != 1)
+        logmsg(status == 124 ? "max-seconds reached, exiting" : "exiting");
+    close(listen_fd);
+    release_set(current_set);
+    remove_pidfile();
     return status;
 }
