@@ -1,41 +1,51 @@
-/* cache.h: the process-local response cache, one slot per certificate.
- * The refresher publishes a verified response; handshakes copy it out.
- * A slot's rwlock is held by a reader only for the copy and by the writer
- * only for a pointer swap, so handshakes never wait on I/O or on each other. */
+/* cache.h: the response cache, one slot per certificate, in memory shared
+ * by the process that created it and every process it forks (a server's
+ * workers): the process that refreshes a certificate publishes into its
+ * slot, and every worker's handshakes copy from it at once.
+ *
+ * A slot's lock is a process-shared robust mutex, held only to copy a
+ * response in or out; a slot is marked invalid while it is written, so a
+ * process killed in the middle of a write leaves an empty slot, never a torn
+ * response.  Slots come from one mapping made at the first certificate; when
+ * it is full (AUTOSTAPLE_MAX_CERTS), or cannot be made, slots are private to
+ * the process. */
 #ifndef AS_CACHE_H
 #define AS_CACHE_H
 
-#include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
-struct as_staple {          /* immutable once published */
-    unsigned char *der;
-    size_t len;
-    int status;             /* V_OCSP_CERTSTATUS_GOOD or _REVOKED */
-    time_t this_update;
-    time_t expires;         /* never stapled at or after this */
-};
+struct as_slot;
 
-struct as_slot {
-    pthread_rwlock_t lock;
-    struct as_staple *cur;  /* NULL until the first verified response */
-};
+/* Sets the size of the shared mapping (made on the first as_slot_new).
+ * capacity: the largest response; count: slots it holds. */
+void as_cache_configure(size_t capacity, size_t count);
 
-void as_slot_init(struct as_slot *s);
-/* After fork, in the child only: the lock may have been held by a thread
- * that no longer exists. */
-void as_slot_reinit(struct as_slot *s);
+/* A new, empty slot whose fetcher is this process; NULL if out of memory. */
+struct as_slot *as_slot_new(void);
 
-/* Takes ownership of der (malloc'd).  Returns 0 (and frees der) on failure. */
-int as_slot_publish(struct as_slot *s, unsigned char *der, size_t len, int status,
+/* After fork, in the child: a private slot is the child's own copy, to
+ * refresh itself, and its lock may have been held by a thread that does not
+ * exist here.  (A shared one is released by its holder, in the parent, and
+ * stays refreshed by its fetcher.) */
+void as_slot_after_fork(struct as_slot *s);
+
+/* Copies der (which stays the caller's) into the slot.  Returns 0 if it does
+ * not fit. */
+int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int status,
                     time_t this_update, time_t expires);
 
 /* A fresh OPENSSL_malloc copy of the response if there is one that has not
  * expired at now, for SSL_set_tlsext_status_ocsp_resp (which takes it). */
 int as_slot_copy(struct as_slot *s, time_t now, unsigned char **out, size_t *len);
 
-/* When the held response expires (0 if none). */
-time_t as_slot_expires(struct as_slot *s);
+/* When the held response expires (0 if none), and its thisUpdate. */
+time_t as_slot_expires(struct as_slot *s, time_t *this_update);
+
+/* The process that refreshes this slot, and taking that role over from a
+ * process that is gone (compare-and-swap: one taker wins). */
+pid_t as_slot_fetcher(const struct as_slot *s);
+int as_slot_take_over(struct as_slot *s, pid_t from, pid_t to);
 
 #endif

@@ -67,7 +67,7 @@ void as_cert_announce_pending_locked(void)
 static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
     struct as_cert *c = calloc(1, sizeof(*c));
-    if (c == NULL || !X509_up_ref(x)) {
+    if (c == NULL || (c->slot = as_slot_new()) == NULL || !X509_up_ref(x)) {
         free(c);
         return NULL;
     }
@@ -75,7 +75,6 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     memcpy(c->fp, fp, 32);
     X509_NAME_oneline(X509_get_subject_name(x), c->name, sizeof(c->name));
     as_aia_urls(x, c->ocsp_url, c->ca_issuers_url);
-    as_slot_init(&c->slot);
     c->learned = time(NULL);
 
     c->learned_how = how;
@@ -153,5 +152,5 @@ void as_registry_child(void)
     pthread_cond_init(&as_registry_cond, NULL);
     pthread_cond_init(&as_settled_cond, NULL);
     for (struct as_cert *c = all; c != NULL; c = c->next)
-        as_slot_reinit(&c->slot);
+        as_slot_after_fork(c->slot);
 }

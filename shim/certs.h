@@ -22,7 +22,7 @@ struct as_cert {
     char ca_issuers_url[AS_MAX_URL];
     unsigned char fp[32];
     time_t learned;                 /* when it was registered */
-    struct as_slot slot;            /* the staple (cache.h) */
+    struct as_slot *slot;           /* the staple, shared with forked workers (cache.h) */
 
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */

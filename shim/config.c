@@ -39,6 +39,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_FETCH_ISSUER", BOOL, F(fetch_issuer), "1", 0, 0 },
     { "AUTOSTAPLE_STARTUP_WAIT", DURATION, F(startup_wait), "2", 0, 30 },
     { "AUTOSTAPLE_CACHE_DIR", DIRECTORY, F(cache_dir), "", 0, 0 },
+    { "AUTOSTAPLE_MAX_CERTS", SIZE, F(max_certs), "10000", 1, 1000000 },
 };
 
 int as_parse_bool(const char *s)

@@ -18,6 +18,7 @@ struct as_config {
     int fetch_issuer;     /* AUTOSTAPLE_FETCH_ISSUER: download AIA caIssuers */
     long startup_wait;    /* AUTOSTAPLE_STARTUP_WAIT: bound on waiting for first fetches */
     char cache_dir[1024]; /* AUTOSTAPLE_CACHE_DIR: saved responses, "" = none */
+    long max_certs;       /* AUTOSTAPLE_MAX_CERTS: slots shared with forked workers */
 };
 
 /* Fills cfg from getenv_fn (getenv in production).  Each bad value is

@@ -9,6 +9,7 @@
 
 #include <openssl/err.h>
 
+#include "cache.h"
 #include "certs.h"
 #include "config.h"
 #include "core.h"
@@ -92,6 +93,7 @@ static void activate(void)
 {
     as_config_load(&as_cfg, real_getenv, hold_warning);
     as_log_setup(as_cfg.log_level, as_cfg.log);
+    as_cache_configure((size_t)as_cfg.max_response, (size_t)as_cfg.max_certs);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
     atexit(as_refresher_stop);
 }

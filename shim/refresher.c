@@ -34,7 +34,8 @@
 
 atomic_int as_stopping;
 static int running;                    /* under as_registry_lock */
-static atomic_int lost_in_fork;
+static atomic_int watching;             /* some slots are refreshed elsewhere */
+static _Atomic time_t next_watch;
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
 static sem_t started;                  /* posted by a new thread once it runs */
 static int guard_taken_for_fork;
@@ -67,7 +68,7 @@ static const char *responder_of(const struct as_cert *c)
 static time_t failed(struct as_cert *c, time_t now, const char *why)
 {
     c->failures++;
-    time_t held = as_slot_expires(&c->slot);
+    time_t held = as_slot_expires(c->slot, NULL);
     time_t at = as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max,
                               held, uniform());
     int level = strcmp(c->last_error, why) != 0 ? AS_WARN : AS_DEBUG;
@@ -138,8 +139,11 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         return failed(c, now, why);
     }
     as_persist_save(c->fp, res.body, res.len);
-    if (!as_slot_publish(&c->slot, res.body, res.len, v.status, v.this_update, v.expires))
-        return failed(c, now, "out of memory");
+    int stored = as_slot_publish(c->slot, res.body, res.len, v.status, v.this_update,
+                                 v.expires);
+    free(res.body);
+    if (!stored)
+        return failed(c, now, "response larger than the cache's slots");
     return published(c, now, &v, responder_of(c));
 }
 
@@ -160,7 +164,9 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
         as_persist_drop(c->fp);
         return 0;
     }
-    if (!as_slot_publish(&c->slot, der, len, v.status, v.this_update, v.expires))
+    int stored = as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires);
+    free(der);
+    if (!stored)
         return 0;
     *at = published(c, now, &v, "the cache directory");
     return 1;
@@ -204,11 +210,15 @@ static time_t refresh(struct as_cert *c, int *attempted)
     return fetch_and_verify(c, now);
 }
 
+/* The next certificate this process refreshes: the others' slots are
+ * refreshed by the process that forked this one (see as_refresher_watch). */
 static struct as_cert *earliest_locked(void)
 {
     struct as_cert *best = NULL;
+    pid_t me = getpid();
     for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
-        if (c->due != 0 && (best == NULL || c->due < best->due))
+        if (c->due != 0 && (best == NULL || c->due < best->due) &&
+            as_slot_fetcher(c->slot) == me)
             best = c;
     return best;
 }
@@ -307,23 +317,55 @@ void as_refresher_chain_added(void)
     pthread_mutex_unlock(&as_registry_lock);
 }
 
-void as_refresher_check_fork(void)
+/* Is pid gone?  (A zombie not yet reaped still counts as there.) */
+static int gone(pid_t pid)
 {
-    if (atomic_load_explicit(&lost_in_fork, memory_order_relaxed) == 0)
+    return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+}
+
+void as_refresher_watch(void)
+{
+    if (atomic_load_explicit(&watching, memory_order_relaxed) == 0)
         return;
+    time_t now = time(NULL);
+    if (now < atomic_load_explicit(&next_watch, memory_order_relaxed))
+        return;
+    atomic_store_explicit(&next_watch, now + 1, memory_order_relaxed);
+
     pthread_mutex_lock(&as_registry_lock);
-    if (atomic_exchange(&lost_in_fork, 0) != 0) {
-        int work = 0;
-        for (struct as_cert *c = as_registry_first(); c != NULL && !work; c = c->next)
-            work = c->ocsp_url[0] != '\0' || as_cfg.responder[0] != '\0';
-        if (work) {
-            /* Whatever the parent's thread was doing is lost: redo it now. */
-            for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
-                if (c->due == 0 && (c->ocsp_url[0] || as_cfg.responder[0]))
-                    c->due = time(NULL);
-            as_refresher_wake_locked();
+    pid_t me = getpid(), last = 0;
+    int last_gone = 0, foreign = 0, taken = 0, own = 0;
+    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
+        pid_t f = as_slot_fetcher(c->slot);
+        if (f == me) {
+            /* A private copy made ours at fork; if it was in flight in the
+             * parent's thread, fetch it again here. */
+            if (!running && (c->ocsp_url[0] || as_cfg.responder[0])) {
+                if (c->due == 0)
+                    c->due = now;
+                own++;
+            }
+            continue;
         }
+        if (f != last) {
+            last = f;
+            last_gone = gone(f);
+        }
+        if (!last_gone || !as_slot_take_over(c->slot, f, me)) {
+            foreign++;
+            continue;
+        }
+        taken++;
+        if (c->due == 0 && (c->ocsp_url[0] || as_cfg.responder[0]))
+            c->due = now; /* it was in flight in the process that is gone */
     }
+    if (taken > 0)
+        as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
+               "which is gone", taken, taken > 1 ? "s" : "", (int)last);
+    if (taken > 0 || own > 0)
+        as_refresher_wake_locked();
+    if (foreign == 0)
+        atomic_store(&watching, 0);
     pthread_mutex_unlock(&as_registry_lock);
 }
 
@@ -355,10 +397,11 @@ void as_refresher_child(void)
 {
     if (guard_taken_for_fork)
         pthread_mutex_unlock(&fork_guard);
-    if (running) {
-        running = 0;
-        atomic_store(&lost_in_fork, 1);
-    }
+    /* The thread is gone.  The certificates stay refreshed by the process
+     * that forked this one; this one watches that it lives on. */
+    running = 0;
+    atomic_store(&watching, 1);
+    atomic_store(&next_watch, 0);
 }
 
 void as_refresher_stop(void)

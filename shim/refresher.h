@@ -17,9 +17,11 @@ void as_refresher_wake_locked(void);
  * chain are looked at again now.  Takes as_registry_lock. */
 void as_refresher_chain_added(void);
 
-/* Cheap check for the handshake path: after a fork, restart the thread in
- * the child if it has work. */
-void as_refresher_check_fork(void);
+/* For the handshake path, cheap: in a forked process, whose certificates
+ * are refreshed by the process that forked it, check (once a second at
+ * most) that this process lives on, and take over its work if it is gone
+ * (a daemon's first process exits after forking). */
+void as_refresher_watch(void);
 
 /* The fork guard.  The refresher holds it whenever it may be inside OpenSSL
  * or the dynamic loader (whose locks a fork would copy held into the

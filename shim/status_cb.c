@@ -86,13 +86,13 @@ static int staple(SSL *s)
     X509 *leaf = SSL_get_certificate(s);
     if (leaf == NULL)
         return SSL_TLSEXT_ERR_NOACK;
-    as_refresher_check_fork();
+    as_refresher_watch();
     struct as_cert *c = as_cert_find(leaf);
     if (c == NULL && (c = learn_lazily(s, leaf)) == NULL)
         return SSL_TLSEXT_ERR_NOACK;
     unsigned char *der;
     size_t len;
-    if (!as_slot_copy(&c->slot, time(NULL), &der, &len))
+    if (!as_slot_copy(c->slot, time(NULL), &der, &len))
         return SSL_TLSEXT_ERR_NOACK;
     if (as_real_fns.SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, (long)len, der) <= 0) {
         OPENSSL_free(der);

@@ -48,6 +48,52 @@ else
     skip "apache2 is not installed" 2
 fi
 
+# Shared refreshes: responses valid 20 s, renewed at the responder every
+# second.  One process fetches for all workers (checked in the debug log),
+# the responder sees one request per refresh (each of 5 processes refreshing
+# on its own would make 5 or more in 14 s), and every worker staples the same
+# newest response.
+mkresp_for leaf-rsa "$T/short.der" -this -1 -next 20
+start_fake short 0 file -file "$T/short.der"
+renew() {
+    while :; do
+        mkresp_for leaf-rsa "$T/short.tmp" -this -1 -next 20 && mv -f "$T/short.tmp" "$T/short.der"
+        sleep 1
+    done
+}
+start_bg renewer renew
+# this_updates PORT: the distinct thisUpdates of 8 handshakes' staples
+this_updates() {
+    local i
+    for i in 1 2 3 4 5 6 7 8; do
+        staple_of "$1" >/dev/null
+        grep -m1 'This Update' "$T/staple_of.out"
+    done | sort -u
+}
+if [ -x /usr/sbin/nginx ]; then
+    PORT=$(free_port)
+    mkdir -p "$T/nginx-short"
+    start_bg nginx-short env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
+        AUTOSTAPLE_LOG_LEVEL=debug LD_PRELOAD="$AS_SHIM" "$AS_SRC/tests/servers/nginx.sh" \
+        "$T/nginx-short" "$PORT" "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key" 4
+    wait_for_port "$PORT" 15 || _as_infra_fail "nginx starts" "$T/nginx-short.log"
+    is "$(staple_of "$PORT")" good "short-lived, nginx 4 workers: stapled"
+    sleep 14
+    n=$(count_requests "$FAKE_LOG")
+    fetchers=$(cat "$T/nginx-short.log" "$T/nginx-short/error.log" 2>/dev/null |
+        sed -n 's/^autostaple\[nginx \([0-9]*\)\]: .*stapling a good response.*/\1/p' | sort -u)
+    is "$(echo "$fetchers" | wc -l)" 1 "short-lived, nginx 4 workers: one process fetches ($(echo $fetchers))"
+    check "short-lived, nginx 4 workers: refreshed ($n requests in 14 s)" test "$n" -ge 2
+    check "short-lived, nginx 4 workers: one request per refresh, not per worker ($n)" \
+        test "$n" -le 4
+    is "$(first8 "$PORT")" "$all_good" "short-lived, nginx 4 workers: every handshake stapled"
+    is "$(this_updates "$PORT" | wc -l)" 1 \
+        "short-lived, nginx 4 workers: every worker staples the same response"
+    stop_bg nginx-short
+else
+    skip "nginx is not installed" 6
+fi
+
 # A responder that never answers: start-up waits the bound, then serves,
 # and handshakes do not wait.
 start_fake hang 0 hang

@@ -2,6 +2,8 @@
  * key; absent keys miss) and a certificate's slot (copy, replace, expiry). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -31,30 +33,53 @@ int main(void)
     ok(as_ptrmap_get(&m, &keys[7]) == (void *)42 && m.count == 5000, "put replaces");
     as_ptrmap_free(&m);
 
-    struct as_slot s;
     unsigned char *out = NULL;
     size_t len = 0;
     const time_t now = 1000000;
-    as_slot_init(&s);
-    ok(!as_slot_copy(&s, now, &out, &len), "an empty slot staples nothing");
-    is_long(as_slot_expires(&s), 0, "and holds nothing");
+    as_cache_configure(100, 4);
+    struct as_slot *s = as_slot_new();
+    ok(s != NULL, "a slot");
+    is_long(as_slot_fetcher(s), getpid(), "refreshed by the process that made it");
+    ok(!as_slot_copy(s, now, &out, &len), "an empty slot staples nothing");
+    is_long(as_slot_expires(s, NULL), 0, "and holds nothing");
 
-    unsigned char *der = malloc(3);
-    memcpy(der, "abc", 3);
-    ok(as_slot_publish(&s, der, 3, 0, now - 10, now + 100), "publish");
-    ok(as_slot_copy(&s, now, &out, &len) && len == 3 && memcmp(out, "abc", 3) == 0,
+    ok(as_slot_publish(s, (const unsigned char *)"abc", 3, 0, now - 10, now + 100), "publish");
+    ok(as_slot_copy(s, now, &out, &len) && len == 3 && memcmp(out, "abc", 3) == 0,
        "a fresh response is copied");
-    ok(out != der, "into a new buffer (OpenSSL takes ownership of it)");
     OPENSSL_free(out);
-    ok(!as_slot_copy(&s, now + 100, &out, &len), "not at its expiry");
-    ok(!as_slot_copy(&s, now + 5000, &out, &len), "nor after");
-    is_long(as_slot_expires(&s), now + 100, "expiry is reported");
+    ok(!as_slot_copy(s, now + 100, &out, &len), "not at its expiry");
+    ok(!as_slot_copy(s, now + 5000, &out, &len), "nor after");
+    time_t this_update = 0;
+    is_long(as_slot_expires(s, &this_update), now + 100, "expiry is reported");
+    is_long(this_update, now - 10, "and thisUpdate");
+    unsigned char big[101] = { 0 };
+    ok(!as_slot_publish(s, big, sizeof(big), 0, now, now + 100), "too large for a slot: refused");
 
-    der = malloc(4);
-    memcpy(der, "wxyz", 4);
-    as_slot_publish(&s, der, 4, 1, now, now + 200);
-    ok(as_slot_copy(&s, now + 150, &out, &len) && len == 4 && memcmp(out, "wxyz", 4) == 0,
+    ok(as_slot_publish(s, (const unsigned char *)"wxyz", 4, 1, now, now + 200), "republish");
+    ok(as_slot_copy(s, now + 150, &out, &len) && len == 4 && memcmp(out, "wxyz", 4) == 0,
        "a newer response replaces the old one");
     OPENSSL_free(out);
+
+    /* Shared with a forked process: what the child publishes, the parent
+     * copies out. */
+    pid_t child = fork();
+    if (child == 0) {
+        as_slot_publish(s, (const unsigned char *)"from child", 10, 0, now, now + 300);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    ok(as_slot_copy(s, now, &out, &len) && len == 10 && memcmp(out, "from child", 10) == 0,
+       "a response published by a forked process is seen at once");
+    OPENSSL_free(out);
+    ok(as_slot_take_over(s, getpid(), child) && as_slot_fetcher(s) == child,
+       "the fetcher role can be handed over");
+    ok(!as_slot_take_over(s, getpid(), 1), "only by whoever names the current holder");
+
+    /* Four slots fit in the mapping; more are private to this process. */
+    int handed = 1;
+    for (int i = 0; i < 6; i++)
+        handed &= as_slot_new() != NULL;
+    ok(handed, "slots beyond the mapping are still handed out (private)");
     return tap_done();
 }
