@@ -12,7 +12,8 @@
 # Processes: start_bg NAME CMD... | stop_bg NAME|PID | free_port |
 #            wait_for_log FILE ERE SECS | wait_for_port PORT SECS | eventually SECS CMD...
 # Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | start_openssl_ocsp PORT INDEX |
-#            start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...] | ocsp_set_index PORT INDEX |
+#            start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...] |
+#            start_renewing_responder LEAF SECS | this_update_of PORT | ocsp_set_index PORT INDEX |
 #            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
 # Clients:   staple_of PORT [SNI] [ARGS...] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
 #            curl_verify PORT [NAME] [ARGS...] | stapled_status PORT LEAF [SNI] |
@@ -333,6 +334,30 @@ start_shim_s_server() {
     start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
         -www -cert "$AS_PKI/$leaf.pem" -key "$AS_PKI/$leaf.key" "${chain[@]}"
     wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
+}
+
+# start_renewing_responder LEAF SECS: a responder (fakeresponder, file mode)
+# whose response for $AS_PKI/LEAF is valid SECS seconds and renewed every
+# second; FAKE_PORT and FAKE_LOG as start_fake.
+start_renewing_responder() {
+    local leaf=$1 secs=$2
+    mkresp_for "$leaf" "$T/renewed.der" -this -1 -next "$secs" ||
+        _as_infra_fail "mkresp for $leaf"
+    _as_renew() {
+        while :; do
+            mkresp_for "$1" "$T/renewed.tmp" -this -1 -next "$2" &&
+                mv -f "$T/renewed.tmp" "$T/renewed.der"
+            sleep 1
+        done
+    }
+    start_bg renewer _as_renew "$leaf" "$secs"
+    start_fake renewing 0 file -file "$T/renewed.der"
+}
+
+# this_update_of PORT: the thisUpdate of the response stapled now (empty if none)
+this_update_of() {
+    staple_of "$1" >/dev/null
+    grep -m1 'This Update' "$T/staple_of.out" | sed 's/^ *This Update: //'
 }
 
 # start_issuer_server PORT: serves copies of inter.der and inter.pem (from

@@ -53,23 +53,9 @@ fi
 # the responder sees one request per refresh (each of 5 processes refreshing
 # on its own would make 5 or more in 14 s), and every worker staples the same
 # newest response.
-mkresp_for leaf-rsa "$T/short.der" -this -1 -next 20
-start_fake short 0 file -file "$T/short.der"
-renew() {
-    while :; do
-        mkresp_for leaf-rsa "$T/short.tmp" -this -1 -next 20 && mv -f "$T/short.tmp" "$T/short.der"
-        sleep 1
-    done
-}
-start_bg renewer renew
+start_renewing_responder leaf-rsa 20
 # this_updates PORT: the distinct thisUpdates of 8 handshakes' staples
-this_updates() {
-    local i
-    for i in 1 2 3 4 5 6 7 8; do
-        staple_of "$1" >/dev/null
-        grep -m1 'This Update' "$T/staple_of.out"
-    done | sort -u
-}
+this_updates() { local i; for i in 1 2 3 4 5 6 7 8; do this_update_of "$1"; done | sort -u; }
 if [ -x /usr/sbin/nginx ]; then
     PORT=$(free_port)
     mkdir -p "$T/nginx-short"

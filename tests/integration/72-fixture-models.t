@@ -1,0 +1,67 @@
+#!/bin/bash
+# Issue 3, process models with our own fixture server: pre-fork workers,
+# fork per connection, a daemon that double-forks and closes every
+# descriptor, a privilege drop (with a cache it can no longer write), and a
+# chroot.  Responses are valid 8 s and renewed at the responder every second:
+# each model must staple its first handshake and still staple, a newer
+# response, after the first one has expired (its refresher lives on).
+. "$AS_SRC/tests/lib.sh"
+
+start_renewing_responder leaf-rsa 8
+rsa=(-cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem")
+mkdir -m 0755 "$T/cache" "$T/jail"
+
+# fixture NAME [VAR=VALUE...] -- ARGS...: the fixture under the shim, with
+# the renewing responder; port in PORT.
+fixture() {
+    local name=$1 envs=()
+    shift
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    PORT=$(free_port)
+    start_bg "$name" env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
+        AUTOSTAPLE_LOG_LEVEL=debug "${envs[@]}" LD_PRELOAD="$AS_SHIM" \
+        "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 "${rsa[@]}" "$@"
+}
+ready() { wait_for_log "$1" '^ready' 10 || _as_infra_fail "$2 starts" "$1"; }
+fetchers() { sed -n 's/^autostaple\[fixture_server \([0-9]*\)\]: .*stapling a good response.*/\1/p' "$@" | sort -u; }
+
+fixture prefork -- -prefork 4 -user nobody
+P_PREFORK=$PORT; ready "$T/prefork.log" prefork
+fixture perconn -- -fork-per-conn
+P_PERCONN=$PORT; ready "$T/perconn.log" fork-per-conn
+fixture daemon -- -daemonize "$T/daemon.pid" -log "$T/daemon.out"
+P_DAEMON=$PORT; ready "$T/daemon.out" daemon
+at_exit '[ -s "$T/daemon.pid" ] && _as_terminate "$(cat "$T/daemon.pid")"'
+fixture dropped AUTOSTAPLE_CACHE_DIR="$T/cache" -- -user nobody
+P_DROPPED=$PORT; ready "$T/dropped.log" "privilege drop"
+fixture jailed -- -chroot "$T/jail" -user nobody
+P_JAILED=$PORT; ready "$T/jailed.log" chroot
+
+declare -A first
+for m in PREFORK PERCONN DAEMON DROPPED JAILED; do
+    port_var=P_$m
+    is "$(staple_of "${!port_var}")" good "$m: the first handshake is stapled"
+    first[$m]=$(this_update_of "${!port_var}")
+done
+r='' && for i in 1 2 3 4 5 6 7; do r="$r $(staple_of "$P_PREFORK")"; done
+is "$r" " good good good good good good good" "PREFORK: and the next 7, whichever worker"
+
+sleep 10   # the first responses have expired; only refreshed ones can staple
+for m in PREFORK PERCONN DAEMON DROPPED JAILED; do
+    port_var=P_$m
+    is "$(staple_of "${!port_var}")" good "$m: still stapled 10 s later"
+    isnt "$(this_update_of "${!port_var}")" "${first[$m]}" "$m: with a newer response"
+done
+
+is "$(fetchers "$T/prefork.log" | wc -l)" 1 "PREFORK: one process fetches for the 4 workers"
+is "$(fetchers "$T/perconn.log" | wc -l)" 1 "PERCONN: the parent fetches, no child does"
+like "$(cat "$T/daemon.out")" "taking over the refresh of 1 certificate from process [0-9]+, which is gone" \
+    "DAEMON: the surviving daemon took over from the process that exited"
+is "$(fetchers "$T/daemon.out" | wc -l)" 1 "DAEMON: and fetches alone"
+is "$(grep -cE 'warning: cannot (use|write to) the cache directory .*keeping responses in memory only' \
+    "$T/dropped.log")" 1 \
+    "DROPPED: a cache it can no longer use: one warning, at any number of refreshes"
+check "DROPPED: what was saved before the drop is there" test -s "$T/cache/$(openssl x509 \
+    -in "$AS_PKI/leaf-rsa.pem" -outform DER | sha256sum | cut -c1-64).ocsp"
+done_testing
