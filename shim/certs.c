@@ -11,6 +11,7 @@
 #include "log.h"
 #include "ptrmap.h"
 #include "refresher.h"
+#include "schedule.h"
 
 #define BUCKETS 4096
 #define MAX_MAPPED 16 /* X509 objects remembered per certificate */
@@ -134,6 +135,46 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
     }
     pthread_mutex_unlock(&as_registry_lock);
     return c;
+}
+
+/* Marks c settled for the start-up wait.  Registry lock held. */
+static void settle_locked(struct as_cert *c)
+{
+    if (!c->settled) {
+        c->settled = 1;
+        as_unsettled--;
+        pthread_cond_broadcast(&as_settled_cond);
+    }
+}
+
+void as_cert_attach(struct as_cert *c)
+{
+    pthread_mutex_lock(&as_registry_lock);
+    if (c->contexts++ == 0 && c->forgotten) {
+        c->forgotten = 0;
+        if (as_cfg.responder[0] != '\0' || c->ocsp_url[0] != '\0') {
+            /* From the response it holds, if that is still good. */
+            time_t now = time(NULL), this_update;
+            time_t expires = as_slot_expires(c->slot, &this_update);
+            c->due = expires > now ? as_next_refresh(now, this_update, expires, 0.5) : now;
+            as_log(AS_INFO, "certificate %s is in use again: refreshing it", c->name);
+            as_refresher_wake_locked();
+        }
+    }
+    pthread_mutex_unlock(&as_registry_lock);
+}
+
+void as_cert_detach(struct as_cert *c)
+{
+    pthread_mutex_lock(&as_registry_lock);
+    if (c->contexts > 0 && --c->contexts == 0 && !c->forgotten) {
+        c->forgotten = 1;
+        c->due = 0;
+        settle_locked(c);
+        as_log(AS_DEBUG, "certificate %s is no longer used by the server: "
+               "no longer refreshing it", c->name);
+    }
+    pthread_mutex_unlock(&as_registry_lock);
 }
 
 void as_registry_prepare(void)

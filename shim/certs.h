@@ -28,6 +28,8 @@ struct as_cert {
     const char *learned_how;        /* a string literal, for the log */
     int unannounced;                /* learned quietly, not logged yet */
     int settled;                    /* its first fetch attempt has ended */
+    int contexts;                   /* live SSL_CTXs that loaded it */
+    int forgotten;                  /* no context uses it any more: not refreshed */
     int mapped;                     /* X509 objects mapped to this entry */
     time_t due;                     /* next fetch; 0 = never (no responder) */
     struct as_cert *next;
@@ -60,6 +62,13 @@ struct as_cert *as_cert_find(const X509 *x);
  * I/O may happen), later by the refresher (as_cert_announce_pending).
  * Preserves the caller's OpenSSL error queue. */
 struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
+
+/* Context bookkeeping, for reloads: a context that loaded c counts as a
+ * user of it until it is freed; a certificate whose contexts are all gone is
+ * forgotten (no longer refreshed) until one loads it again.  Any thread;
+ * takes the registry lock. */
+void as_cert_attach(struct as_cert *c);
+void as_cert_detach(struct as_cert *c);
 
 /* Logs the certificates learned quietly.  as_registry_lock must be held. */
 void as_cert_announce_pending_locked(void);

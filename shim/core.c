@@ -116,14 +116,58 @@ void as_core_report_config(void)
     pthread_once(&once, report_config);
 }
 
-static void learn(X509 *leaf, STACK_OF(X509) *chain, STACK_OF(X509) *extra, const char *how)
+static struct as_cert *learn(X509 *leaf, STACK_OF(X509) *chain, STACK_OF(X509) *extra,
+                             const char *how)
 {
     if (leaf == NULL)
-        return;
+        return NULL;
     as_core_report_config();
     as_pool_add_chain(chain);
     as_pool_add_chain(extra);
-    as_cert_learn(leaf, how, 0);
+    return as_cert_learn(leaf, how, 0);
+}
+
+/* The certificates a context loaded (its ex_data), so that freeing the
+ * context (a reload) tells which are no longer used. */
+struct ctx_certs {
+    int n;
+    struct as_cert *certs[4]; /* RSA, ECDSA, ...: more than this stay in use */
+};
+static int ctx_certs_index = -1;
+
+static void on_ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                        void *argp)
+{
+    (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+    struct ctx_certs *l = ptr;
+    if (l == NULL)
+        return;
+    for (int i = 0; i < l->n; i++)
+        as_cert_detach(l->certs[i]);
+    free(l);
+}
+
+static void attach(SSL_CTX *ctx, struct as_cert *c)
+{
+    if (c == NULL)
+        return;
+    ERR_set_mark();
+    struct ctx_certs *l = SSL_CTX_get_ex_data(ctx, ctx_certs_index);
+    if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL &&
+        !SSL_CTX_set_ex_data(ctx, ctx_certs_index, l)) {
+        free(l);
+        l = NULL;
+    }
+    ERR_pop_to_mark();
+    if (l == NULL)
+        return; /* then c is simply never forgotten */
+    for (int i = 0; i < l->n; i++)
+        if (l->certs[i] == c)
+            return;
+    if (l->n < (int)(sizeof(l->certs) / sizeof(l->certs[0]))) {
+        l->certs[l->n++] = c;
+        as_cert_attach(c);
+    }
 }
 
 static void on_ctx_new(SSL_CTX *ctx)
@@ -137,7 +181,7 @@ static void on_ctx_loaded(SSL_CTX *ctx)
     STACK_OF(X509) *chain = NULL, *extra = NULL;
     as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
     as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_EXTRA_CHAIN_CERTS, 1, &extra);
-    learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded");
+    attach(ctx, learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded"));
 }
 
 static void on_ssl_loaded(SSL *ssl)
@@ -176,6 +220,9 @@ const struct as_core *as_core_init(const struct as_real *real)
     as_log_remember_program();
     if (as_real_fns.SSL_CTX_ctrl == NULL || as_real_fns.SSL_ctrl == NULL ||
         as_real_fns.SSL_CTX_callback_ctrl == NULL || !as_status_cb_init())
+        return NULL;
+    ctx_certs_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, on_ctx_free);
+    if (ctx_certs_index < 0)
         return NULL;
     return &ops;
 }

@@ -251,7 +251,7 @@ static void *run(void *arg)
         as_fork_guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
-        c->due = next;
+        c->due = c->forgotten ? 0 : next;
         if (!c->settled && attempted) {
             c->settled = 1;
             as_unsettled--;
