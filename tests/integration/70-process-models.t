@@ -40,12 +40,13 @@ if [ -x /usr/sbin/apache2 ]; then
     PORT=$(free_port)
     mkdir -p "$T/apache"
     start_bg apache with_shim "$AS_SRC/tests/servers/apache.sh" "$T/apache" "$PORT" \
-        "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key"
+        "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key" 4
     wait_for_port "$PORT" 15 || _as_infra_fail "apache starts" "$T/apache.log"
-    is "$(first8 "$PORT")" "$all_good" "Apache prefork: the first 8 handshakes are all stapled"
-    is "$(($(count_requests "$OCSP_LOG") - before))" 1 "Apache prefork: one request at start"
+    is "$(first8 "$PORT")" "$all_good" "Apache prefork, 4 children: the first 8 handshakes are all stapled"
+    is "$(($(count_requests "$OCSP_LOG") - before))" 1 "Apache prefork, 4 children: one request at start"
+    is "$(pgrep -f "apache2 -f $T/apache/httpd.conf" | wc -l)" 5 "Apache prefork: (a parent and 4 children)"
 else
-    skip "apache2 is not installed" 2
+    skip "apache2 is not installed" 3
 fi
 
 # Shared refreshes: responses valid 20 s, renewed at the responder every

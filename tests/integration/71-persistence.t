@@ -75,6 +75,31 @@ is "$(grep -c 'refusing the cache directory' "$T/openDir.log")" 1 "once"
 stop_bg openDir
 chmod 0755 "$cache"
 
+# Two servers, and a server that runs unprivileged (it loads its
+# certificate after dropping privileges): one directory, written by root.
+shared=$T/shared
+mkdir -m 0755 "$shared"
+chmod 0755 "$T"
+start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
+start_shim_s_server one leaf-rsa AUTOSTAPLE_CACHE_DIR="$shared"
+P1=$PORT
+start_shim_s_server two leaf-sni AUTOSTAPLE_CACHE_DIR="$shared"
+is "$(staple_of "$P1") $(staple_of "$PORT")" "good good" "two servers sharing a cache directory both staple"
+is "$(ls "$shared" | grep -c '\.ocsp$')" 2 "and each saved its response there"
+stop_bg one
+stop_bg two
+stop_bg "ocsp-$OCSP_PORT"
+install -m 0400 -o nobody "$AS_PKI/leaf-rsa.key" "$T/nobody.key"
+PORT=$(free_port)
+start_bg unprivileged env AUTOSTAPLE_CACHE_DIR="$shared" LD_PRELOAD="$AS_SHIM" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    openssl s_server -accept "127.0.0.1:$PORT" -www -cert "$AS_PKI/leaf-rsa.pem" \
+    -key "$T/nobody.key" -cert_chain "$AS_PKI/chain.pem"
+wait_for_port "$PORT" 10 || _as_infra_fail "unprivileged s_server starts" "$T/unprivileged.log"
+is "$(staple_of "$PORT")" good \
+    "an unprivileged server, responder down, staples from a cache it cannot write"
+stop_bg unprivileged
+
 start_shim_s_server missing leaf-rsa AUTOSTAPLE_CACHE_DIR="$T/no/such/dir"
 check "a missing cache directory: a warning, and the server runs on" \
     wait_for_log "$T/missing.log" "warning: cannot use the cache directory $T/no/such/dir" 5

@@ -54,6 +54,20 @@ for m in PREFORK PERCONN DAEMON DROPPED JAILED; do
     isnt "$(this_update_of "${!port_var}")" "${first[$m]}" "$m: with a newer response"
 done
 
+# The responder's requests, all accounted for by the servers' fetches: one
+# process per model fetches, every 1.6 to 4.4 s (8 s responses, up to 2 s old
+# when fetched), so at most 10 in these ~14 s (4 workers each fetching would
+# make 4 times as many).
+fetches() { grep -c 'stapling a good response' "$@" | awk -F: '{ n += $NF } END { print n }'; }
+logs=("$T/prefork.log" "$T/perconn.log" "$T/daemon.log" "$T/daemon.out" "$T/dropped.log" "$T/jailed.log")
+n=$(count_requests "$FAKE_LOG")
+is "$n" "$(fetches "${logs[@]}")" "the responder's $n requests are the servers' fetches, one each"
+for m in prefork perconn dropped jailed; do
+    k=$(fetches "$T/$m.log")
+    check "$m: $k requests in ~14 s, one per refresh" test "$k" -ge 2 -a "$k" -le 10
+done
+k=$(fetches "$T/daemon.log" "$T/daemon.out")
+check "daemon: $k requests in ~14 s, one per refresh" test "$k" -ge 2 -a "$k" -le 10
 is "$(fetchers "$T/prefork.log" | wc -l)" 1 "PREFORK: one process fetches for the 4 workers"
 is "$(fetchers "$T/perconn.log" | wc -l)" 1 "PERCONN: the parent fetches, no child does"
 like "$(cat "$T/daemon.out")" "taking over the refresh of 1 certificate from process [0-9]+, which is gone" \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# apache.sh DIR PORT CERT KEY
+# apache.sh DIR PORT CERT KEY [CHILDREN]
 #
 # Runs Debian's Apache httpd 2.4 (/usr/sbin/apache2, package apache2) as a TLS
 # server on 127.0.0.1:PORT with a minimal, self-contained configuration
@@ -11,7 +11,7 @@
 #   CERT  leaf + chain, PEM (SSLCertificateFile)
 #   KEY   private key, PEM (SSLCertificateKeyFile)
 #
-# mpm_prefork with StartServers 2, "SSLUseStapling off" (the LD_PRELOAD
+# mpm_prefork with StartServers CHILDREN (default 2), "SSLUseStapling off" (the LD_PRELOAD
 # library is expected to add stapling).  GET / answers 200 (see below).
 #
 # The configuration is checked with "apache2 -t" (with LD_PRELOAD removed
@@ -40,11 +40,11 @@
 # is read.  The body is therefore not "hello": test the status code.
 set -eu
 
-if [ $# -ne 4 ]; then
-    echo "usage: $0 DIR PORT CERT KEY" >&2
+if [ $# -lt 4 ] || [ $# -gt 5 ]; then
+    echo "usage: $0 DIR PORT CERT KEY [CHILDREN]" >&2
     exit 2
 fi
-dir=$1 port=$2 cert=$3 key=$4
+dir=$1 port=$2 cert=$3 key=$4 children=${5:-2}
 apache=${APACHE:-/usr/sbin/apache2}
 mods=${APACHE_MODULES:-/usr/lib/apache2/modules}
 
@@ -87,9 +87,9 @@ LoadModule status_module $mods/mod_status.so
 
 $user_lines
 
-StartServers 2
+StartServers $children
 MinSpareServers 1
-MaxSpareServers 4
+MaxSpareServers $((children > 4 ? children : 4))
 MaxRequestWorkers 16
 Timeout 10
 KeepAlive Off
