@@ -137,8 +137,7 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
     return c;
 }
 
-/* Marks c settled for the start-up wait.  Registry lock held. */
-static void settle_locked(struct as_cert *c)
+void as_cert_settle_locked(struct as_cert *c)
 {
     if (!c->settled) {
         c->settled = 1;
@@ -170,7 +169,7 @@ void as_cert_detach(struct as_cert *c)
     if (c->contexts > 0 && --c->contexts == 0 && !c->forgotten) {
         c->forgotten = 1;
         c->due = 0;
-        settle_locked(c);
+        as_cert_settle_locked(c);
         as_log(AS_DEBUG, "certificate %s is no longer used by the server: "
                "no longer refreshing it", c->name);
     }

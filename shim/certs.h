@@ -70,6 +70,10 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
 void as_cert_attach(struct as_cert *c);
 void as_cert_detach(struct as_cert *c);
 
+/* c's first attempt has ended (or it will never have one): wakes the
+ * start-up wait.  Idempotent.  as_registry_lock must be held. */
+void as_cert_settle_locked(struct as_cert *c);
+
 /* Logs the certificates learned quietly.  as_registry_lock must be held. */
 void as_cert_announce_pending_locked(void);
 

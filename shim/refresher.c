@@ -252,11 +252,8 @@ static void *run(void *arg)
 
         pthread_mutex_lock(&as_registry_lock);
         c->due = c->forgotten ? 0 : next;
-        if (!c->settled && attempted) {
-            c->settled = 1;
-            as_unsettled--;
-            pthread_cond_broadcast(&as_settled_cond);
-        }
+        if (attempted)
+            as_cert_settle_locked(c);
     }
     running = 0;
     pthread_mutex_unlock(&as_registry_lock);
@@ -340,7 +337,7 @@ void as_refresher_watch(void)
         if (f == me) {
             /* A private copy made ours at fork; if it was in flight in the
              * parent's thread, fetch it again here. */
-            if (!running && (c->ocsp_url[0] || as_cfg.responder[0])) {
+            if (!running && !c->forgotten && (c->ocsp_url[0] || as_cfg.responder[0])) {
                 if (c->due == 0)
                     c->due = now;
                 own++;
@@ -356,7 +353,7 @@ void as_refresher_watch(void)
             continue;
         }
         taken++;
-        if (c->due == 0 && (c->ocsp_url[0] || as_cfg.responder[0]))
+        if (c->due == 0 && !c->forgotten && (c->ocsp_url[0] || as_cfg.responder[0]))
             c->due = now; /* it was in flight in the process that is gone */
     }
     if (taken > 0)
