@@ -13,7 +13,7 @@
 #            wait_for_log FILE ERE SECS | wait_for_port PORT SECS | eventually SECS CMD...
 # Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | start_openssl_ocsp PORT INDEX |
 #            start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...] |
-#            start_renewing_responder LEAF SECS | this_update_of PORT | ocsp_set_index PORT INDEX |
+#            start_renewing_responder LEAF SECS [STATUSFILE] | this_update_of PORT | ocsp_set_index PORT INDEX |
 #            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
 # Clients:   staple_of PORT [SNI] [ARGS...] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
 #            curl_verify PORT [NAME] [ARGS...] | stapled_status PORT LEAF [SNI] |
@@ -336,21 +336,25 @@ start_shim_s_server() {
     wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
 }
 
-# start_renewing_responder LEAF SECS: a responder (fakeresponder, file mode)
-# whose response for $AS_PKI/LEAF is valid SECS seconds and renewed every
-# second; FAKE_PORT and FAKE_LOG as start_fake.
+# start_renewing_responder LEAF SECS [STATUSFILE]: a responder (fakeresponder,
+# file mode) whose response for $AS_PKI/LEAF is valid SECS seconds and renewed
+# every second, with the status (good, revoked, unknown) that STATUSFILE holds
+# at each renewal (default good); FAKE_PORT and FAKE_LOG as start_fake.
 start_renewing_responder() {
-    local leaf=$1 secs=$2
+    local leaf=$1 secs=$2 statusfile=${3:-}
     mkresp_for "$leaf" "$T/renewed.der" -this -1 -next "$secs" ||
         _as_infra_fail "mkresp for $leaf"
     _as_renew() {
+        local status
         while :; do
-            mkresp_for "$1" "$T/renewed.tmp" -this -1 -next "$2" &&
+            status=good
+            [ -n "$3" ] && status=$(cat "$3")
+            mkresp_for "$1" "$T/renewed.tmp" -this -1 -next "$2" -status "$status" &&
                 mv -f "$T/renewed.tmp" "$T/renewed.der"
             sleep 1
         done
     }
-    start_bg renewer _as_renew "$leaf" "$secs"
+    start_bg renewer _as_renew "$leaf" "$secs" "$statusfile"
     start_fake renewing 0 file -file "$T/renewed.der"
 }
 
