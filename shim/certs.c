@@ -45,9 +45,14 @@ static struct as_cert *find_by_fp(const unsigned char fp[32])
     return NULL;
 }
 
+const char *as_cert_responder(const struct as_cert *c)
+{
+    return as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
+}
+
 static void announce(const struct as_cert *c)
 {
-    const char *url = as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
+    const char *url = as_cert_responder(c);
     if (url[0] != '\0')
         as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, c->learned_how, url);
     else
@@ -79,7 +84,7 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     c->learned = time(NULL);
 
     c->learned_how = how;
-    if (as_cfg.responder[0] != '\0' || c->ocsp_url[0] != '\0') {
+    if (as_cert_responder(c)[0] != '\0') {
         c->due = c->learned;
         as_unsettled++;
     } else {
@@ -151,7 +156,7 @@ void as_cert_attach(struct as_cert *c)
     pthread_mutex_lock(&as_registry_lock);
     if (c->contexts++ == 0 && c->forgotten) {
         c->forgotten = 0;
-        if (as_cfg.responder[0] != '\0' || c->ocsp_url[0] != '\0') {
+        if (as_cert_responder(c)[0] != '\0') {
             /* From the response it holds, if that is still good. */
             time_t now = time(NULL), this_update;
             time_t expires = as_slot_expires(c->slot, &this_update);

@@ -44,6 +44,10 @@ struct as_cert {
     char last_error[512];
 };
 
+/* Where c's responses come from: AUTOSTAPLE_RESPONDER, else its AIA OCSP
+ * URL; "" if neither (then it is never fetched). */
+const char *as_cert_responder(const struct as_cert *c);
+
 /* Registry lock, the condition the refresher waits on, and the one it
  * broadcasts when a certificate's first attempt ends (as_unsettled drops). */
 extern pthread_mutex_t as_registry_lock;

@@ -58,11 +58,6 @@ static void fmt_time(time_t t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-static const char *responder_of(const struct as_cert *c)
-{
-    return as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
-}
-
 /* A failed attempt: log it unless it repeats the last one; keep any good
  * response; back off. */
 static time_t failed(struct as_cert *c, time_t now, const char *why)
@@ -75,7 +70,7 @@ static time_t failed(struct as_cert *c, time_t now, const char *why)
     char until[32];
     fmt_time(held, until, sizeof(until));
     as_log(level, "certificate %s: OCSP from %s failed: %s; %s%s; retrying in %lld s",
-           c->name, responder_of(c), why,
+           c->name, as_cert_responder(c), why,
            held > now ? "keeping the last good response until " : "no staple",
            held > now ? until : "", (long long)(at - now));
     snprintf(c->last_error, sizeof(c->last_error), "%s", why);
@@ -103,6 +98,15 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     return at;
 }
 
+/* FIELD.md's checks of der as a response for c, at now, with the configured
+ * skew and ages. */
+static int verify(const struct as_cert *c, const unsigned char *der, size_t len, time_t now,
+                  struct as_verdict *v)
+{
+    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
+    return as_ocsp_verify(der, len, c->leaf, c->issuer, now, &p, v);
+}
+
 static time_t fetch_and_verify(struct as_cert *c, time_t now)
 {
     unsigned char *req = NULL;
@@ -115,11 +119,11 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         return failed(c, now, "cannot build an OCSP request");
     }
     int ok;
-    if (as_ocsp_get_url(responder_of(c), req, reqlen, url, sizeof(url)))
+    if (as_ocsp_get_url(as_cert_responder(c), req, reqlen, url, sizeof(url)))
         ok = as_fetch(url, NULL, 0, NULL, (size_t)as_cfg.max_response, as_cfg.timeout,
                       &as_stopping, &res);
     else
-        ok = as_fetch(responder_of(c), req, reqlen, "application/ocsp-request",
+        ok = as_fetch(as_cert_responder(c), req, reqlen, "application/ocsp-request",
                       (size_t)as_cfg.max_response, as_cfg.timeout, &as_stopping, &res);
     OPENSSL_free(req);
     if (!ok)
@@ -130,10 +134,9 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         return failed(c, time(NULL), why);
     }
 
-    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
     struct as_verdict v;
     now = time(NULL);
-    if (!as_ocsp_verify(res.body, res.len, c->leaf, c->issuer, now, &p, &v)) {
+    if (!verify(c, res.body, res.len, now, &v)) {
         free(res.body);
         snprintf(why, sizeof(why), "response refused: %s", v.reason);
         return failed(c, now, why);
@@ -144,7 +147,7 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
     free(res.body);
     if (!stored)
         return failed(c, now, "response larger than the cache's slots");
-    return published(c, now, &v, responder_of(c));
+    return published(c, now, &v, as_cert_responder(c));
 }
 
 /* A response saved by an earlier run (or another server), verified again
@@ -155,9 +158,8 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
     size_t len;
     if (!as_persist_load(c->fp, &der, &len))
         return 0;
-    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
     struct as_verdict v;
-    if (!as_ocsp_verify(der, len, c->leaf, c->issuer, now, &p, &v)) {
+    if (!verify(c, der, len, now, &v)) {
         as_log(AS_INFO, "certificate %s: not using the saved response in %s: %s", c->name,
                as_cfg.cache_dir, v.reason);
         free(der);
@@ -337,7 +339,7 @@ void as_refresher_watch(void)
         if (f == me) {
             /* A private copy made ours at fork; if it was in flight in the
              * parent's thread, fetch it again here. */
-            if (!running && !c->forgotten && (c->ocsp_url[0] || as_cfg.responder[0])) {
+            if (!running && !c->forgotten && as_cert_responder(c)[0]) {
                 if (c->due == 0)
                     c->due = now;
                 own++;
@@ -353,7 +355,7 @@ void as_refresher_watch(void)
             continue;
         }
         taken++;
-        if (c->due == 0 && !c->forgotten && (c->ocsp_url[0] || as_cfg.responder[0]))
+        if (c->due == 0 && !c->forgotten && as_cert_responder(c)[0])
             c->due = now; /* it was in flight in the process that is gone */
     }
     if (taken > 0)
