@@ -74,8 +74,13 @@ if [ -x /usr/sbin/nginx ]; then
     check "short-lived, nginx 4 workers: one request per refresh, not per worker ($n)" \
         test "$n" -le 4
     is "$(first8 "$PORT")" "$all_good" "short-lived, nginx 4 workers: every handshake stapled"
-    is "$(this_updates "$PORT" | wc -l)" 1 \
-        "short-lived, nginx 4 workers: every worker staples the same response"
+    # A shared refresh may land between two of the 8 handshakes; private
+    # per-worker responses would differ in every sample.  Three tries.
+    for try in 1 2 3; do
+        distinct=$(this_updates "$PORT" | wc -l)
+        [ "$distinct" = 1 ] && break
+    done
+    is "$distinct" 1 "short-lived, nginx 4 workers: every worker staples the same response"
     stop_bg nginx-short
 else
     skip "nginx is not installed" 6
