@@ -19,7 +19,7 @@ CORE_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o)
 HEADERS  := $(wildcard shim/*.h)
 
 TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/loopback_bind.so \
-              $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client
+              $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client $(BUILD)/tests/hammer
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
@@ -52,9 +52,11 @@ $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/tests/unit
 
 $(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c | $(BUILD)/obj
-	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lpthread
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lcrypto -lpthread
 $(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
+$(BUILD)/tests/hammer: tests/helpers/hammer.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/mkresp: tests/helpers/mkresp.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
 $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj

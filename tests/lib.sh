@@ -19,7 +19,8 @@
 #            curl_verify PORT [NAME] [ARGS...] | stapled_status PORT LEAF [SNI] |
 #            ocsp_query PORT LEAF | resp_status FILE LEAF
 # Misc:      count_requests LOG | with_shim CMD... | mkresp_for LEAF OUT [ARGS...] |
-#            at_exit CMD...
+#            make_leaves N DIR | start_signing_responder NAME VALID [-flaky] |
+#            proc_usage PID | sanitized | at_exit CMD...
 # Set AS_KEEP_TMP=1 to keep $T after the test.
 
 if [ -z "${AS_BUILD:-}" ] || [ -z "${AS_PKI:-}" ] || [ -z "${AS_SRC:-}" ]; then
@@ -36,7 +37,7 @@ FIXTURE_SERVER=$AS_BUILD/tests/fixture_server
 FIXTURE_CLIENT=$AS_BUILD/tests/fixture_client
 AS_HELPER_MAX_SECONDS=${AS_HELPER_MAX_SECONDS:-600}   # self-destruct timer of helpers
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-test.XXXXXX") || {
+T=$(mktemp -d "${TMPDIR:-/tmp}/test.XXXXXX") || {
     echo "Bail out! mktemp failed"
     exit 255
 }
@@ -489,6 +490,48 @@ mkresp_for() {
     "$MKRESP" -cert "$AS_PKI/$leaf.pem" -issuer "$AS_PKI/inter.pem" \
         -signer "$AS_PKI/inter.pem" -key "$AS_PKI/inter.key" -out "$out" "$@"
 }
+
+# make_leaves N DIR: N server certificates host1.test .. hostN.test issued by
+# inter, without AIA (point AUTOSTAPLE_RESPONDER at a responder), sharing the
+# key DIR/key.pem: DIR/host<i>.pem.  Sets SNI_ARGS to the fixture server's
+# "-sni hostI.test:CERT:KEY:CHAIN" arguments for all of them.
+make_leaves() {
+    local n=$1 dir=$2 i
+    mkdir -p "$dir"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/key.pem" 2>/dev/null ||
+        _as_infra_fail "make_leaves: key"
+    SNI_ARGS=()
+    for ((i = 1; i <= n; i++)); do
+        openssl req -new -x509 -key "$dir/key.pem" -subj "/CN=host$i.test" -days 30 \
+            -CA "$AS_PKI/inter.pem" -CAkey "$AS_PKI/inter.key" -set_serial $((90000 + i)) \
+            -addext "subjectAltName=DNS:host$i.test" -addext "basicConstraints=critical,CA:FALSE" \
+            -addext "keyUsage=critical,digitalSignature" -addext "extendedKeyUsage=serverAuth" \
+            -out "$dir/host$i.pem" 2>/dev/null || _as_infra_fail "make_leaves: host$i"
+        SNI_ARGS+=(-sni "host$i.test:$dir/host$i.pem:$dir/key.pem:$AS_PKI/inter.pem")
+    done
+}
+
+# start_signing_responder NAME VALID [-flaky]: the fake responder in mode
+# sign (every certificate good, valid VALID seconds from now, signed by the
+# delegated ocsp-signer; with -flaky every second answer fails).
+start_signing_responder() {
+    local name=$1 valid=$2
+    shift 2
+    start_fake "$name" 0 sign -rsigner "$AS_PKI/ocsp-signer.pem" \
+        -rkey "$AS_PKI/ocsp-signer.key" -valid "$valid" "$@"
+}
+
+# proc_usage PID: "FDS THREADS RSS_KB" of a running process.
+proc_usage() {
+    local fds threads rss
+    fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    threads=$(awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+    echo "$fds ${threads:-0} ${rss:-0}"
+}
+
+# sanitized: true when the library under test is built with a sanitizer.
+sanitized() { case "$AS_SHIM" in *libasan* | *libtsan*) return 0 ;; esac; return 1; }
 
 # at_exit CMD...: run CMD (eval'ed) when the test ends, before processes are
 # killed.  Tests must not set their own EXIT trap.

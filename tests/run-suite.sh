@@ -29,6 +29,11 @@ tests/pki/mkpki.sh "$pki" "$ocsp_port" "$issuer_port" >"$build/check-pki.log" 2>
     exit 1
 }
 
+# Every test's temporary directory lives in this run's own directory, so the
+# leak check below sees this run's processes only (several runs may share
+# the machine).
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-run.XXXXXX")
+export TMPDIR=$run_tmp
 export AS_BUILD=$build AS_PKI=$pki AS_SRC=$root
 export AS_SHIM=$build/libautostaple.so
 case "${SANITIZE:-}" in
@@ -59,7 +64,7 @@ prove --timer -f "${tests[@]}" || rc=$?
 # temporary directory, or with the test PKI, is a leak (and would disturb
 # later runs).
 sleep 1
-leaked=$(pgrep -f "autostaple-test\.|$pki/" || true)
+leaked=$(pgrep -f "$run_tmp/|$pki/" || true)
 if [ -n "$leaked" ]; then
     echo "run-suite: processes left running by the tests:" >&2
     # shellcheck disable=SC2086
@@ -68,4 +73,5 @@ if [ -n "$leaked" ]; then
     kill -9 $leaked 2>/dev/null || true
     rc=1
 fi
+[ -n "${AS_KEEP_TMP:-}" ] || rm -rf "$run_tmp"
 exit $rc

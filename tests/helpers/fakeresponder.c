@@ -4,6 +4,7 @@
  * fakeresponder -port P -mode MODE [-file F] [-size N] [-log F]
  *               [-max-seconds S]
  *               [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]
+ *               [-rsigner F -rkey F [-valid S] [-flaky]]
  *
  * Binds 127.0.0.1:P only (P may be 0: an ephemeral port is chosen), prints
  * "listening on 127.0.0.1:P" (the real port) on stdout once accepting, and
@@ -26,6 +27,11 @@
  *   redirect   302 to its own URL (an endless loop)
  *   truncated  Content-Length 1000 but only 10 bytes, then close
  *   trylater   200 with the OCSPResponse tryLater (30 03 0a 01 03)
+ *   sign       a fast OCSP responder for load tests: every CertID asked about
+ *              is answered "good", thisUpdate now, nextUpdate now + -valid S
+ *              (default 3600), signed in-process by -rsigner/-rkey (included).
+ *              With -flaky every second answer fails instead, in turn: HTTP
+ *              500, garbage, a reset, a truncated body.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,6 +42,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +54,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+
 extern char **environ;
 
 enum mode {
     M_FILE, M_DIR, M_OCSP, M_STATUS, M_HTML, M_GARBAGE, M_BIG, M_HANG, M_SLOW,
-    M_RESET, M_REDIRECT, M_TRUNCATED, M_TRYLATER
+    M_RESET, M_REDIRECT, M_TRUNCATED, M_TRYLATER, M_SIGN
 };
 
 static struct {
@@ -63,7 +73,11 @@ static struct {
     int size_set;
     const char *index, *ca, *rsigner, *rkey, *openssl;
     int nmin;
-} opt = { .openssl = "openssl", .nmin = 60, .size = 100LL * 1024 * 1024 };
+    long valid;
+    int flaky;
+    X509 *signer;       /* mode sign */
+    EVP_PKEY *signkey;
+} opt = { .valid = 3600, .openssl = "openssl", .nmin = 60, .size = 100LL * 1024 * 1024 };
 
 #define MAX_HEAD (64 * 1024)
 #define MAX_BODY (1024 * 1024)
@@ -353,6 +367,62 @@ static long decode_get_path(const char *path, unsigned char *out)
     return len;
 }
 
+/* The DER OCSPRequest of a GET or POST into *der (r->body or a malloc'd
+ * buffer the caller frees if it differs); its length, or -1. */
+static long request_der(const struct req *r, unsigned char **der)
+{
+    if (strcmp(r->method, "POST") == 0) {
+        *der = r->body;
+        return (long)r->bodylen;
+    }
+    *der = malloc(strlen(r->path) + 1);
+    return *der ? decode_get_path(r->path, *der) : -1;
+}
+
+/* Signs "good" for every CertID of the request (mode sign). */
+static void serve_sign(int fd, const struct req *r)
+{
+    static const unsigned char malformed[] = { 0x30, 0x03, 0x0a, 0x01, 0x01 };
+    unsigned char *der = NULL, *out = NULL;
+    const unsigned char *p;
+    long derlen = request_der(r, &der);
+    OCSP_REQUEST *rq = NULL;
+    OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    OCSP_RESPONSE *resp = NULL;
+    ASN1_TIME *thisupd = X509_gmtime_adj(NULL, 0);
+    ASN1_TIME *nextupd = X509_gmtime_adj(NULL, opt.valid);
+    int i, n, outlen = -1;
+
+    p = der;
+    if (derlen > 0 && (rq = d2i_OCSP_REQUEST(NULL, &p, derlen)) != NULL
+        && bs != NULL && thisupd != NULL && nextupd != NULL) {
+        n = OCSP_request_onereq_count(rq);
+        for (i = 0; i < n; i++) {
+            OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(rq, i));
+
+            if (!OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL,
+                                        thisupd, nextupd))
+                n = -1;
+        }
+        if (n > 0 && OCSP_basic_sign(bs, opt.signer, opt.signkey, EVP_sha256(), NULL, 0))
+            resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
+    }
+    if (resp != NULL)
+        outlen = i2d_OCSP_RESPONSE(resp, &out);
+    if (outlen > 0)
+        send_resp(fd, 200, "application/ocsp-response", out, (size_t)outlen);
+    else
+        send_resp(fd, 200, "application/ocsp-response", malformed, sizeof(malformed));
+    OPENSSL_free(out);
+    OCSP_RESPONSE_free(resp);
+    OCSP_BASICRESP_free(bs);
+    OCSP_REQUEST_free(rq);
+    ASN1_TIME_free(thisupd);
+    ASN1_TIME_free(nextupd);
+    if (der != r->body)
+        free(der);
+}
+
 /* Runs openssl ocsp on the request; sends its response, or a DER error status. */
 static void serve_ocsp(int fd, const struct req *r)
 {
@@ -370,17 +440,12 @@ static void serve_ocsp(int fd, const struct req *r)
     int a = 0;
     posix_spawn_file_actions_t fa;
 
-    if (strcmp(r->method, "POST") == 0) {
-        der = r->body;
-        derlen = (long)r->bodylen;
-    } else if (strcmp(r->method, "GET") == 0) {
-        der = malloc(strlen(r->path) + 1);
-        derlen = der ? decode_get_path(r->path, der) : -1;
-    } else {
+    if (strcmp(r->method, "POST") != 0 && strcmp(r->method, "GET") != 0) {
         const char msg[] = "method not allowed\n";
         send_resp(fd, 405, "text/plain", msg, sizeof(msg) - 1);
         return;
     }
+    derlen = request_der(r, &der);
     if (derlen <= 0) {
         send_resp(fd, 200, "application/ocsp-response", malformed, sizeof(malformed));
         goto out;
@@ -477,12 +542,23 @@ static void *conn_thread(void *arg)
     struct req *r = calloc(1, sizeof(*r));
     unsigned char buf[65536];
     size_t i, len;
+    enum mode mode = opt.mode;
 
     if (r == NULL || read_request(fd, r) < 0)
         goto done;
     log_request(r);
+    if (opt.flaky) {
+        static atomic_uint served;
+        static const enum mode faults[] = { M_STATUS, M_GARBAGE, M_RESET, M_TRUNCATED };
+        unsigned k = atomic_fetch_add(&served, 1);
 
-    switch (opt.mode) {
+        if (k % 2 == 1) {
+            mode = faults[(k / 2) % 4];
+            opt.status = 500;
+        }
+    }
+
+    switch (mode) {
     case M_FILE: {
         unsigned char *body = read_file(opt.file, &len);
 
@@ -500,6 +576,9 @@ static void *conn_thread(void *arg)
         break;
     case M_OCSP:
         serve_ocsp(fd, r);
+        break;
+    case M_SIGN:
+        serve_sign(fd, r);
         break;
     case M_STATUS: {
         char msg[64];
@@ -594,7 +673,7 @@ static void usage(void)
             "[-max-seconds S]\n"
             "       [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]\n"
             "MODE: file dir ocsp status:N html garbage big hang slow reset redirect "
-            "truncated trylater\n");
+            "truncated trylater sign\n");
     exit(2);
 }
 
@@ -605,7 +684,7 @@ static void parse_mode(const char *m)
         { "html", M_HTML }, { "garbage", M_GARBAGE }, { "big", M_BIG },
         { "hang", M_HANG }, { "slow", M_SLOW }, { "reset", M_RESET },
         { "redirect", M_REDIRECT }, { "truncated", M_TRUNCATED },
-        { "trylater", M_TRYLATER },
+        { "trylater", M_TRYLATER }, { "sign", M_SIGN },
     };
     size_t i;
 
@@ -637,6 +716,10 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+        if (strcmp(a, "-flaky") == 0) {
+            opt.flaky = 1;
+            continue;
+        }
         if (v == NULL)
             usage();
         i++;
@@ -665,6 +748,8 @@ int main(int argc, char **argv)
             opt.nmin = atoi(v);
         else if (strcmp(a, "-openssl") == 0)
             opt.openssl = v;
+        else if (strcmp(a, "-valid") == 0)
+            opt.valid = atol(v);
         else
             usage();
     }
@@ -677,6 +762,20 @@ int main(int argc, char **argv)
         die("mode ocsp needs -index, -ca, -rsigner and -rkey");
     if (opt.size < 0)
         die("bad -size");
+    if (opt.mode == M_SIGN) {
+        FILE *f;
+
+        if (!opt.rsigner || !opt.rkey || opt.valid <= 0)
+            die("mode sign needs -rsigner, -rkey and a positive -valid");
+        if ((f = fopen(opt.rsigner, "r")) == NULL
+            || (opt.signer = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
+            die("cannot read %s", opt.rsigner);
+        fclose(f);
+        if ((f = fopen(opt.rkey, "r")) == NULL
+            || (opt.signkey = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)
+            die("cannot read %s", opt.rkey);
+        fclose(f);
+    }
 
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);

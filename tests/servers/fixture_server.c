@@ -133,7 +133,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#define MAX_SNI 16
+#define MAX_SNI 256
 #define MAX_THREADS 64
 #define MAX_WORKERS 64
 #define MAX_CHILDREN 256     /* live workers or per-connection children */
