@@ -90,8 +90,9 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     else
         as_log(c->stapled && c->failures == 0 ? AS_DEBUG : AS_INFO,
                "certificate %s: stapling a good response from %s (thisUpdate %s, "
-               "valid until %s; next refresh in %lld s)", c->name, source,
-               this_s, next_s, (long long)(at - now));
+               "valid until %s%s; next refresh in %lld s)", c->name, source,
+               this_s, next_s, v->next_update ? "" : " by AUTOSTAPLE_MAX_AGE: no nextUpdate",
+               (long long)(at - now));
     c->stapled = 1;
     c->failures = 0;
     c->last_error[0] = '\0';

@@ -41,6 +41,21 @@ int main(void)
         t = as_next_retry(t, n, 5, 3600, 0, 0.0);
     ok(attempts <= 6, "%d attempts in the first minute with retry_min 5", attempts);
 
+    /* A day-long outage at the defaults, worst-case jitter: the busiest
+     * minute after the first ten holds at most one attempt, and the day at
+     * most a few dozen. */
+    int per_minute[24 * 60] = { 0 }, total = 0, busiest_late = 0;
+    t = now;
+    for (int n = 1; t < now + 24 * 3600; n++, total++) {
+        per_minute[(t - now) / 60]++;
+        t = as_next_retry(t, n, 5, 3600, 0, 0.0);
+    }
+    for (int m = 10; m < 24 * 60; m++)
+        if (per_minute[m] > busiest_late)
+            busiest_late = per_minute[m];
+    ok(busiest_late <= 1, "after ten minutes at most %d attempt a minute", busiest_late);
+    ok(total <= 60, "%d attempts in a day of outage", total);
+
     /* A held response about to lapse pulls the retry in. */
     time_t held = as_next_retry(now, 10, 5, 3600, now + 600, 0.999);
     ok(held <= now + 600 && held > now, "retry before the held response lapses (%ld)",
