@@ -33,6 +33,7 @@ tests/pki/mkpki.sh "$pki" "$ocsp_port" "$issuer_port" >"$build/check-pki.log" 2>
 # leak check below sees this run's processes only (several runs may share
 # the machine).
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-run.XXXXXX")
+chmod 755 "$run_tmp"   # tests run servers as nobody too
 export TMPDIR=$run_tmp
 export AS_BUILD=$build AS_PKI=$pki AS_SRC=$root
 export AS_SHIM=$build/libautostaple.so
