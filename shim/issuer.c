@@ -104,8 +104,17 @@ static X509 *parse_downloaded(const unsigned char *body, size_t len)
 
 static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
 {
-    if (c->ca_issuers_url[0] == '\0' || !as_cfg.fetch_issuer)
+    if (c->ca_issuers_url[0] == '\0') {
+        char aia[700];
+        as_aia_explain(c->leaf, NID_ad_ca_issuers, aia, sizeof(aia));
+        snprintf(why, whylen, "the certificate has %s", aia);
         return NULL;
+    }
+    if (!as_cfg.fetch_issuer) {
+        snprintf(why, whylen, "caIssuers %s not fetched (AUTOSTAPLE_FETCH_ISSUER=0)",
+                 c->ca_issuers_url);
+        return NULL;
+    }
     struct as_http res;
     if (!as_fetch(c->ca_issuers_url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout,
                   &as_stopping, &res)) {

@@ -125,3 +125,28 @@ void as_ssl_errors(char *buf, unsigned long len)
     }
     ERR_clear_error();
 }
+
+void as_log_quote(const void *s, size_t n, size_t max, char *out, size_t outlen)
+{
+    const unsigned char *p = s;
+    size_t used = 0, i;
+    if (outlen == 0)
+        return;
+    for (i = 0; i < n && i < max; i++) {
+        char one[8];
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+            one[0] = (char)p[i], one[1] = '\0';
+        else
+            snprintf(one, sizeof(one), "\\x%02x", p[i]);
+        size_t k = strlen(one);
+        if (used + k >= outlen)
+            break;
+        memcpy(out + used, one, k);
+        used += k;
+    }
+    if (i < n && used + 3 < outlen) {
+        memcpy(out + used, "...", 3);
+        used += 3;
+    }
+    out[used] = '\0';
+}
