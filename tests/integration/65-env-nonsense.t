@@ -61,15 +61,22 @@ warnings_ok() {
     return 1
 }
 
-# The short-lived servers: the shim is active (not disabled by nonsense), warns.
+# The short-lived servers: the shim is active (not disabled by nonsense), warns,
+# and the server ends as it does without the shim.
+openssl s_server -unix "$T/no/such/socket" -cert "$AS_PKI/leaf-noaia.pem" \
+    -key "$AS_PKI/leaf-noaia.key" >"$T/quick-plain.log" 2>&1
+plain_rc=$?
 for label in "${LABELS[@]}"; do
     mapfile -d '' -t vars < <(every "$label")
     env "${vars[@]}" LD_PRELOAD="$AS_SHIM" timeout 20 openssl s_server -unix "$T/no/such/socket" \
         -cert "$AS_PKI/leaf-noaia.pem" -key "$AS_PKI/leaf-noaia.key" >"$T/quick-$label.log" 2>&1
+    rc=$?
     check "$label in every variable: one warning each, naming it and its default" \
         warnings_ok "$label" "$T/quick-$label.log"
     like "$(cat "$T/quick-$label.log")" "info: certificate /CN=noaia\.test \(loaded\) names no OCSP responder" \
         "$label in every variable: the shim still runs"
+    check "$label in every variable: the server ends as without the shim (exit $rc, cannot bind)" \
+        test "$rc" = "$plain_rc" -a "$(grep -c 'unable to bind socket' "$T/quick-$label.log")" = 1
 done
 
 # Full servers for some: defaults in force, so stapled from the AIA's responder.
@@ -113,4 +120,6 @@ check "AUTOSTAPLE_CORE missing: served" served "$PORT"
 is "$(staple_of "$PORT")" none "AUTOSTAPLE_CORE missing: nothing stapled"
 like "$(cat "$T/nocore.log")" "autostaple\[[0-9]+\]: error: cannot load /nonexistent/core\.so \(.*\); stapling disabled" \
     "AUTOSTAPLE_CORE missing: said"
+
+unlike "$(cat "$T"/*.log)" "Sanitizer|runtime error:" "no sanitizer report from any server"
 done_testing
