@@ -53,8 +53,12 @@ const char *as_cert_responder(const struct as_cert *c)
 static void announce(const struct as_cert *c)
 {
     const char *url = as_cert_responder(c);
+    char aia[1024];
     if (url[0] != '\0')
         as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, c->learned_how, url);
+    else if (as_aia_explain(c->leaf, NID_ad_OCSP, aia, sizeof(aia)))
+        as_log(AS_WARN, "certificate %s (%s) has %s: not stapling it", c->name,
+               c->learned_how, aia);
     else
         as_log(AS_INFO, "certificate %s (%s) names no OCSP responder: not stapling it",
                c->name, c->learned_how);

@@ -12,14 +12,14 @@
 
 struct as_config as_cfg;
 
-enum kind { BOOL, LEVEL, DURATION, SIZE, PATH, DIRECTORY, URL, LOGTARGET };
+enum kind { BOOL, LEVEL, DURATION, SIZE, COUNT, PATH, DIRECTORY, URL, LOGTARGET };
 
 struct option {
     const char *name;
     enum kind kind;
     size_t offset;
     const char *def;
-    long min, max; /* for DURATION and SIZE */
+    long min, max; /* for DURATION, SIZE and COUNT */
 };
 
 #define F(field) offsetof(struct as_config, field)
@@ -39,7 +39,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_FETCH_ISSUER", BOOL, F(fetch_issuer), "1", 0, 0 },
     { "AUTOSTAPLE_STARTUP_WAIT", DURATION, F(startup_wait), "2", 0, 30 },
     { "AUTOSTAPLE_CACHE_DIR", DIRECTORY, F(cache_dir), "", 0, 0 },
-    { "AUTOSTAPLE_MAX_CERTS", SIZE, F(max_certs), "10000", 1, 1000000 },
+    { "AUTOSTAPLE_MAX_CERTS", COUNT, F(max_certs), "10000", 1, 1000000 },
 };
 
 int as_parse_bool(const char *s)
@@ -113,6 +113,17 @@ static int text_ok(const char *s)
     return 1;
 }
 
+/* http:// or https:// and a host, printable ASCII without spaces (as an AIA
+ * URL must be, aia.c). */
+static int url_ok(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return 0;
+    return (strncasecmp(s, "http://", 7) == 0 && s[7] != '\0') ||
+           (strncasecmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
 /* Stores value (or, if it is bad, the default) into cfg.  Returns 0 if the
  * value was bad. */
 static int apply(struct as_config *cfg, const struct option *o, const char *value)
@@ -133,15 +144,17 @@ static int apply(struct as_config *cfg, const struct option *o, const char *valu
         break;
     case DURATION:
     case SIZE:
+    case COUNT:
         n = o->kind == DURATION ? as_parse_duration(value) : parse_size(value);
         ok = n >= o->min && n <= o->max;
         *(long *)field = ok ? n : strtol(o->def, NULL, 10);
         break;
-    case PATH:
+    case PATH: /* absolute: a daemon's working directory is anyone's guess */
     case LOGTARGET:
-        ok = value[0] != '\0' && strlen(value) < 1024 && text_ok(value) &&
-             (o->kind == PATH || value[0] == '/' || strcmp(value, "stderr") == 0 ||
-              strcmp(value, "syslog") == 0);
+        ok = strlen(value) < 1024 && text_ok(value) &&
+             (value[0] == '/' ||
+              (o->kind == LOGTARGET &&
+               (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0)));
         snprintf(field, 1024, "%s", ok ? value : o->def);
         break;
     case DIRECTORY: /* absolute, or "" for none */
@@ -149,9 +162,7 @@ static int apply(struct as_config *cfg, const struct option *o, const char *valu
         snprintf(field, 1024, "%s", ok ? value : o->def);
         break;
     case URL:
-        ok = strlen(value) < 1024 && text_ok(value) && strchr(value, ' ') == NULL &&
-             (value[0] == '\0' || strncasecmp(value, "http://", 7) == 0 ||
-              strncasecmp(value, "https://", 8) == 0);
+        ok = strlen(value) < 1024 && (value[0] == '\0' || url_ok(value));
         snprintf(field, 1024, "%s", ok ? value : o->def);
         break;
     }
@@ -171,15 +182,20 @@ int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *)
             continue;
         }
         if (!apply(cfg, o, v)) {
-            char msg[1400];
-            if (o->kind == DURATION || o->kind == SIZE)
+            /* The value as the user may not have meant it: cut, and with
+             * its control characters (a newline would forge a log line)
+             * and other odd bytes escaped. */
+            char msg[AS_CONFIG_WARNING_MAX], shown[AS_CONFIG_SHOWN_MAX * 4 + 4];
+            as_log_quote(v, strlen(v), AS_CONFIG_SHOWN_MAX, shown, sizeof(shown));
+            if (o->kind == DURATION || o->kind == SIZE || o->kind == COUNT)
                 snprintf(msg, sizeof(msg),
-                         "%s=\"%.200s\" is not valid (%s from %ld to %ld); using the default %s",
-                         o->name, v, o->kind == DURATION ? "seconds" : "bytes",
+                         "%s=\"%s\" is not valid (%s from %ld to %ld); using the default %s",
+                         o->name, shown,
+                         o->kind == DURATION ? "seconds" : o->kind == SIZE ? "bytes" : "a number",
                          o->min, o->max, o->def[0] ? o->def : "(none)");
             else
-                snprintf(msg, sizeof(msg), "%s=\"%.200s\" is not valid; using the default %s",
-                         o->name, v, o->def[0] ? o->def : "(none)");
+                snprintf(msg, sizeof(msg), "%s=\"%s\" is not valid; using the default %s",
+                         o->name, shown, o->def[0] ? o->def : "(none)");
             warn(msg);
             bad++;
         }

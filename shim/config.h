@@ -21,6 +21,11 @@ struct as_config {
     long max_certs;       /* AUTOSTAPLE_MAX_CERTS: slots shared with forked workers */
 };
 
+/* A warning about a bad value shows at most AS_CONFIG_SHOWN_MAX bytes of it
+ * and is shorter than AS_CONFIG_WARNING_MAX. */
+#define AS_CONFIG_SHOWN_MAX 64
+#define AS_CONFIG_WARNING_MAX 512
+
 /* Fills cfg from getenv_fn (getenv in production).  Each bad value is
  * reported through warn (once, naming the variable and the default used) and
  * the default stands.  Returns the number of bad values. */

@@ -24,8 +24,8 @@ static const char *real_getenv(const char *name)
     return getenv(name);
 }
 
-#define MAX_HELD_WARNINGS 16
-static char held_warnings[MAX_HELD_WARNINGS][256];
+#define MAX_HELD_WARNINGS 16 /* more than there are variables */
+static char held_warnings[MAX_HELD_WARNINGS][AS_CONFIG_WARNING_MAX];
 static int nheld;
 
 static void hold_warning(const char *msg)

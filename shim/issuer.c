@@ -1,7 +1,11 @@
 /* issuer.c: see issuer.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -69,22 +73,66 @@ X509 *as_issuer_from_chain(struct as_cert *c)
     return x;
 }
 
+/* AUTOSTAPLE_CA_FILE, opened for reading; NULL (logged) if it cannot be.
+ * Opened without blocking and refused unless a regular file: a FIFO would
+ * hold the refresher forever. */
+static BIO *open_bundle(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    const char *why = fd < 0 ? strerror(errno)
+                      : fstat(fd, &st) != 0 ? strerror(errno)
+                      : S_ISDIR(st.st_mode) ? "it is a directory"
+                      : !S_ISREG(st.st_mode) ? "not a regular file"
+                                             : NULL;
+    FILE *f = why == NULL ? fdopen(fd, "r") : NULL;
+    BIO *in = f != NULL ? BIO_new_fp(f, BIO_CLOSE) : NULL;
+    if (in == NULL) {
+        if (f != NULL)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+        as_log(AS_WARN, "cannot read the CA bundle %s (AUTOSTAPLE_CA_FILE): %s", path,
+               why != NULL ? why : "out of memory");
+    }
+    return in;
+}
+
+/* Every certificate in the bundle.  A malformed one is skipped, not taken
+ * for the end of the file: the ones after it still count. */
 static void load_bundle(void)
 {
     bundle_loaded = 1;
     bundle = sk_X509_new_null();
-    BIO *in = BIO_new_file(as_cfg.ca_file, "r");
-    if (in == NULL) {
-        as_log_ssl(AS_WARN, "cannot read the CA bundle %s (AUTOSTAPLE_CA_FILE)", as_cfg.ca_file);
+    BIO *in = open_bundle(as_cfg.ca_file);
+    if (in == NULL)
         return;
-    }
-    X509 *x;
-    while (bundle != NULL && (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
-        if (!sk_X509_push(bundle, x))
+    int skipped = 0;
+    for (;;) {
+        long at = BIO_tell(in);
+        X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
+        if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+            ERR_clear_error();
+            if ((ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ||
+                BIO_tell(in) <= at)
+                break; /* the end, or a read error */
+            skipped++;
+            continue;
+        }
+        if (bundle == NULL || !sk_X509_push(bundle, x))
             X509_free(x);
-    ERR_clear_error(); /* the end of the file reads as an error */
+    }
     BIO_free(in);
-    as_log(AS_DEBUG, "read %d certificates from %s", sk_X509_num(bundle), as_cfg.ca_file);
+    int n = sk_X509_num(bundle);
+    if (skipped > 0)
+        as_log(AS_WARN, "CA bundle %s (AUTOSTAPLE_CA_FILE): skipped %d malformed "
+               "certificate%s, read %d", as_cfg.ca_file, skipped, skipped > 1 ? "s" : "", n);
+    else if (n <= 0)
+        as_log(AS_WARN, "the CA bundle %s (AUTOSTAPLE_CA_FILE) holds no PEM certificate",
+               as_cfg.ca_file);
+    else
+        as_log(AS_DEBUG, "read %d certificates from %s", n, as_cfg.ca_file);
 }
 
 /* A certificate in DER, or the first one in PEM, from a caIssuers URL.
@@ -104,8 +152,17 @@ static X509 *parse_downloaded(const unsigned char *body, size_t len)
 
 static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
 {
-    if (c->ca_issuers_url[0] == '\0' || !as_cfg.fetch_issuer)
+    if (c->ca_issuers_url[0] == '\0') {
+        char aia[700];
+        as_aia_explain(c->leaf, NID_ad_ca_issuers, aia, sizeof(aia));
+        snprintf(why, whylen, "the certificate has %s", aia);
         return NULL;
+    }
+    if (!as_cfg.fetch_issuer) {
+        snprintf(why, whylen, "caIssuers %s not fetched (AUTOSTAPLE_FETCH_ISSUER=0)",
+                 c->ca_issuers_url);
+        return NULL;
+    }
     struct as_http res;
     if (!as_fetch(c->ca_issuers_url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout,
                   &as_stopping, &res)) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -43,6 +44,29 @@ int as_log_enabled(int level)
     return level <= log_level;
 }
 
+/* The log file, opened for one line; stderr if it cannot be opened, said
+ * there once for each run of failures (a missing directory, a server that
+ * dropped its privileges). */
+static int open_log_file(void)
+{
+    static atomic_int failing;
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0) {
+        atomic_store(&failing, 0);
+        return fd;
+    }
+    if (atomic_exchange(&failing, 1) == 0) {
+        char note[sizeof(log_path) + 256];
+        int n = snprintf(note, sizeof(note), "autostaple[%s %d]: warning: cannot open the log "
+                         "file %s (AUTOSTAPLE_LOG): %s; logging to stderr meanwhile\n",
+                         program, (int)getpid(), log_path, strerror(errno));
+        if (n > 0)
+            (void)!write(STDERR_FILENO, note, (size_t)n < sizeof(note) ? (size_t)n
+                                                                     : sizeof(note) - 1);
+    }
+    return STDERR_FILENO;
+}
+
 static void emit(int level, const char *msg)
 {
     if (log_to == TO_SYSLOG) {
@@ -63,7 +87,7 @@ static void emit(int level, const char *msg)
     int saved = errno;
     int fd = STDERR_FILENO;
     if (log_to == TO_FILE)
-        fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open_log_file();
     if (fd >= 0) {
         (void)!write(fd, line, (size_t)n); /* EBADF after a daemon closed 2: fine */
         if (fd != STDERR_FILENO)
@@ -124,4 +148,29 @@ void as_ssl_errors(char *buf, unsigned long len)
         used += (size_t)n;
     }
     ERR_clear_error();
+}
+
+void as_log_quote(const void *s, size_t n, size_t max, char *out, size_t outlen)
+{
+    const unsigned char *p = s;
+    size_t used = 0, i;
+    if (outlen == 0)
+        return;
+    for (i = 0; i < n && i < max; i++) {
+        char one[8];
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+            one[0] = (char)p[i], one[1] = '\0';
+        else
+            snprintf(one, sizeof(one), "\\x%02x", p[i]);
+        size_t k = strlen(one);
+        if (used + k >= outlen)
+            break;
+        memcpy(out + used, one, k);
+        used += k;
+    }
+    if (i < n && used + 3 < outlen) {
+        memcpy(out + used, "...", 3);
+        used += 3;
+    }
+    out[used] = '\0';
 }

@@ -3,6 +3,8 @@
 #ifndef AS_LOG_H
 #define AS_LOG_H
 
+#include <stddef.h>
+
 enum as_level { AS_ERROR = 0, AS_WARN = 1, AS_INFO = 2, AS_DEBUG = 3, AS_QUIET = -1 };
 
 /* Keeps the program's name for log lines, before a server rewrites its
@@ -21,6 +23,12 @@ void as_log(int level, const char *fmt, ...);
  * (and consumed).  Only for threads the shim owns. */
 __attribute__((format(printf, 2, 3)))
 void as_log_ssl(int level, const char *fmt, ...);
+
+/* Up to max bytes of s (n bytes long) as text fit for a log line, in out:
+ * printable ASCII as it is, except double quote and backslash; those and
+ * every other byte as \xNN; "..." after a value that was cut.  Never more
+ * than outlen - 1 characters. */
+void as_log_quote(const void *s, size_t n, size_t max, char *out, size_t outlen);
 
 /* The thread's OpenSSL error queue as text ("" if empty), consumed. */
 void as_ssl_errors(char *buf, unsigned long len);

@@ -192,8 +192,8 @@ static time_t refresh(struct as_cert *c, int *attempted)
         if (c->issuer == NULL) {
             if (!c->issuer_missing_logged)
                 as_log(AS_ERROR, "certificate %s: issuer not found (not in the server's "
-                       "chain, not in %s%s%s): not stapling it", c->name, as_cfg.ca_file,
-                       why[0] ? ", " : ", no caIssuers URL", why);
+                       "chain, not in %s, %s): not stapling it", c->name, as_cfg.ca_file,
+                       why);
             c->issuer_missing_logged = 1;
             c->failures++;
             return as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max, 0,

@@ -324,16 +324,17 @@ start_openssl_ocsp() {
 }
 
 # start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...]: an unmodified
-# `openssl s_server -www` for $AS_PKI/LEAF under the shim, sending its chain
-# unless nochain, with the given environment; port in PORT.  Ends the test if
-# it does not start.
+# `openssl s_server -www` for $AS_PKI/LEAF (or LEAF.pem and LEAF.key if LEAF
+# is an absolute path) under the shim, sending its chain unless nochain, with
+# the given environment; port in PORT.  Ends the test if it does not start.
 start_shim_s_server() {
     local name=$1 leaf=$2 chain=(-cert_chain "$AS_PKI/chain.pem")
     shift 2
+    [[ $leaf == /* ]] || leaf=$AS_PKI/$leaf
     if [ "${1:-}" = nochain ]; then chain=(); shift; fi
     PORT=$(free_port)
     start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
-        -www -cert "$AS_PKI/$leaf.pem" -key "$AS_PKI/$leaf.key" "${chain[@]}"
+        -www -cert "$leaf.pem" -key "$leaf.key" "${chain[@]}"
     wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
 }
 

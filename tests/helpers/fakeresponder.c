@@ -2,12 +2,13 @@
  * fakeresponder: a (mis)behaving HTTP server for OCSP / caIssuers tests.
  *
  * fakeresponder -port P -mode MODE [-file F] [-size N] [-log F]
- *               [-max-seconds S]
+ *               [-max-seconds S] [-bind ADDR]
  *               [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]
  *               [-rsigner F -rkey F [-valid S] [-flaky]]
  *
- * Binds 127.0.0.1:P only (P may be 0: an ephemeral port is chosen), prints
- * "listening on 127.0.0.1:P" (the real port) on stdout once accepting, and
+ * Binds 127.0.0.1:P only (P may be 0: an ephemeral port is chosen), or the
+ * IPv4 or IPv6 address -bind names; prints "listening on 127.0.0.1:P" (the
+ * real port; "[::1]:P" for IPv6) on stdout once accepting, and
  * serves each connection on its own thread, one request per connection
  * ("Connection: close").  Each complete request appends "METHOD PATH\n" to the
  * -log file.  Exits 0 on SIGTERM/SIGINT or after -max-seconds (default 300).
@@ -670,7 +671,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fakeresponder -port P -mode MODE [-file F] [-size N] [-log F] "
-            "[-max-seconds S]\n"
+            "[-max-seconds S] [-bind ADDR]\n"
             "       [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]\n"
             "MODE: file dir ocsp status:N html garbage big hang slow reset redirect "
             "truncated trylater sign\n");
@@ -706,9 +707,9 @@ static void parse_mode(const char *m)
 
 int main(int argc, char **argv)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
     socklen_t salen = sizeof(sa);
-    const char *mode = NULL;
+    const char *mode = NULL, *bind_addr = "127.0.0.1";
     long max_seconds = 300;
     int lfd, one = 1, i;
 
@@ -750,6 +751,8 @@ int main(int argc, char **argv)
             opt.openssl = v;
         else if (strcmp(a, "-valid") == 0)
             opt.valid = atol(v);
+        else if (strcmp(a, "-bind") == 0)
+            bind_addr = v;
         else
             usage();
     }
@@ -784,21 +787,32 @@ int main(int argc, char **argv)
     if (max_seconds > 0)
         alarm((unsigned)max_seconds);
 
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sa;
+    int six = strchr(bind_addr, ':') != NULL;
+    memset(&sa, 0, sizeof(sa));
+    if (six) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((unsigned short)opt.port);
+        if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) != 1)
+            die("bad -bind address %s", bind_addr);
+    } else {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((unsigned short)opt.port);
+        if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) != 1)
+            die("bad -bind address %s", bind_addr);
+    }
+    lfd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (lfd < 0)
         die("socket: %s", strerror(errno));
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)opt.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        die("bind 127.0.0.1:%d: %s", opt.port, strerror(errno));
+    if (bind(lfd, (struct sockaddr *)&sa, six ? sizeof(*v6) : sizeof(*v4)) < 0)
+        die("bind %s port %d: %s", bind_addr, opt.port, strerror(errno));
     if (listen(lfd, 128) < 0)
         die("listen: %s", strerror(errno));
     if (getsockname(lfd, (struct sockaddr *)&sa, &salen) == 0)
-        opt.port = ntohs(sa.sin_port);
-    printf("listening on 127.0.0.1:%d\n", opt.port);
+        opt.port = ntohs(six ? v6->sin6_port : v4->sin_port);
+    printf(six ? "listening on [%s]:%d\n" : "listening on %s:%d\n", bind_addr, opt.port);
     fflush(stdout);
 
     for (;;) {

@@ -8,7 +8,7 @@
 
 static const char *env[][2] = { { NULL, NULL } };
 static const char *(*pairs)[2] = env;
-static char warnings[16][1400];
+static char warnings[16][AS_CONFIG_WARNING_MAX + 100];
 static int nwarn;
 
 static const char *fake_getenv(const char *name)
@@ -88,6 +88,77 @@ int main(void)
     is_str(c.responder, "", "a non-HTTP responder keeps the default");
     is_str(c.log, "stderr", "a relative log path keeps the default");
     is_str(c.cache_dir, "", "a relative cache directory keeps the default (none)");
+
+    /* Nonsense in every variable, one at a time: one warning, naming the
+     * variable, showing the value safely, and the default stands. */
+    static const char *const defaults[][2] = {
+        { "AUTOSTAPLE_DISABLE", "0" }, { "AUTOSTAPLE_LOG_LEVEL", "info" },
+        { "AUTOSTAPLE_LOG", "stderr" },
+        { "AUTOSTAPLE_CA_FILE", "/etc/ssl/certs/ca-certificates.crt" },
+        { "AUTOSTAPLE_RESPONDER", "(none)" }, { "AUTOSTAPLE_TIMEOUT", "10" },
+        { "AUTOSTAPLE_MAX_RESPONSE", "16384" }, { "AUTOSTAPLE_RETRY_MIN", "5" },
+        { "AUTOSTAPLE_RETRY_MAX", "3600" }, { "AUTOSTAPLE_MAX_AGE", "86400" },
+        { "AUTOSTAPLE_SKEW", "300" }, { "AUTOSTAPLE_FETCH_ISSUER", "1" },
+        { "AUTOSTAPLE_STARTUP_WAIT", "2" }, { "AUTOSTAPLE_CACHE_DIR", "(none)" },
+        { "AUTOSTAPLE_MAX_CERTS", "10000" },
+    };
+    static char huge[5001];
+    memset(huge, '9', 5000);
+    const char *nonsense[] = { "", "banana", "-1", "99999999999999999999", "1e9", " 5", "5 ",
+                               "0x10", "5\nautostaple[x 1]: error: forged", "\x80\xff",
+                               "http://", "relative/path", huge };
+    struct as_config def;
+    load(env, &def);
+    int all_once = 1, all_named = 1, all_default = 1, all_safe = 1;
+    for (size_t v = 0; v < sizeof(defaults) / sizeof(defaults[0]); v++)
+        for (size_t n = 0; n < sizeof(nonsense) / sizeof(nonsense[0]); n++) {
+            const char *one[][2] = { { defaults[v][0], nonsense[n] }, { NULL, NULL } };
+            int none_ok = nonsense[n][0] == '\0' && strcmp(defaults[v][1], "(none)") == 0;
+            load(one, &c);
+            if (nwarn != (none_ok ? 0 : 1)) {
+                all_once = 0;
+                printf("# %s=\"%.20s\": %d warnings\n", defaults[v][0], nonsense[n], nwarn);
+                continue;
+            }
+            if (memcmp(&c, &def, sizeof(c)) != 0) {
+                all_default = 0;
+                printf("# %s=\"%.20s\": not the default\n", defaults[v][0], nonsense[n]);
+            }
+            if (none_ok)
+                continue;
+            char want[64];
+            snprintf(want, sizeof(want), "using the default %s", defaults[v][1]);
+            if (strncmp(warnings[0], defaults[v][0], strlen(defaults[v][0])) != 0 ||
+                strstr(warnings[0], want) == NULL) {
+                all_named = 0;
+                printf("# %s\n", warnings[0]);
+            }
+            for (const char *p = warnings[0]; *p; p++)
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                    all_safe = 0;
+            if (strlen(warnings[0]) >= AS_CONFIG_WARNING_MAX - 1)
+                all_safe = 0;
+        }
+    ok(all_once, "nonsense in any variable: exactly one warning (none for \"\" where it means none)");
+    ok(all_named, "each names the variable and the default used");
+    ok(all_default, "and the default stands");
+    ok(all_safe, "each is one printable line, not cut");
+    const char *nl[][2] = { { "AUTOSTAPLE_TIMEOUT", "5\nx\x80\"" }, { NULL, NULL } };
+    load(nl, &c);
+    ok(strstr(warnings[0], "AUTOSTAPLE_TIMEOUT=\"5\\x0ax\\x80\\x22\" is not valid"),
+       "odd bytes are shown escaped: %s", warnings[0]);
+    const char *big[][2] = { { "AUTOSTAPLE_MAX_RESPONSE", huge }, { NULL, NULL } };
+    load(big, &c);
+    ok(strstr(warnings[0], "99999...\" is not valid (bytes from 512 to 65535); using the "
+                           "default 16384"), "a long value is cut: %s", warnings[0]);
+    const char *count[][2] = { { "AUTOSTAPLE_MAX_CERTS", "0" }, { NULL, NULL } };
+    load(count, &c);
+    ok(strstr(warnings[0], "(a number from 1 to 1000000)"), "MAX_CERTS is a count, not bytes");
+    const char *paths[][2] = { { "AUTOSTAPLE_CA_FILE", "/tmp/\xc3\xa9.pem" },
+                               { "AUTOSTAPLE_RESPONDER", "HTTPS://[::1]:8080/ocsp" },
+                               { NULL, NULL } };
+    ok(load(paths, &c) == 0, "a path with UTF-8 in it and an IPv6 responder are fine");
+    is_str(c.ca_file, "/tmp/\xc3\xa9.pem", "the path is kept as it is");
 
     is_long(as_parse_duration("90"), 90, "plain seconds");
     is_long(as_parse_duration("3d"), 259200, "days");
