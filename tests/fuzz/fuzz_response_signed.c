@@ -3,13 +3,22 @@
  * the signature (signer authority, CertID, status, times), which a mutated
  * signed response never reaches in fuzz_response.
  *
- * Input: one control byte, then a DER OCSPResponse.  The target decodes
- * it, builds a basic response with the same SingleResponses (CertID,
- * status, times, extensions), response extensions and certificates, signs
- * it (producedAt FUZZ_NOW) and verifies the result for the test PKI's leaf
- * at FUZZ_NOW.  (Rebuilt rather than signed again in place: OpenSSL 3.0's
- * OCSP_RESPID_set_by_key overwrites a decoded responderID without freeing
- * it.)  Control byte: bits 0-2 the signer (0 and 6: the CA, 1 and 7: the
+ * Input: a control byte, a clock byte, then a DER OCSPResponse.  The
+ * target decodes it, builds a basic response with the same SingleResponses
+ * (CertID, status, the times' own bytes, extensions), response extensions
+ * and certificates, signs it (producedAt FUZZ_NOW) and verifies the result
+ * for the test PKI's leaf.  (Rebuilt rather than signed again in place:
+ * OpenSSL 3.0's OCSP_RESPID_set_by_key overwrites a decoded responderID
+ * without freeing it.)
+ *
+ * The clock byte picks the time of verification, so that the boundaries
+ * of the time checks are reached without the fuzzer having to write the
+ * exact digits: bits 0-2 an anchor (the leaf's SingleResponse's
+ * thisUpdate, nextUpdate, thisUpdate + max_age, thisUpdate + max_lifetime,
+ * thisUpdate - skew; otherwise, or if that time cannot be read, FUZZ_NOW),
+ * bits 3-7 a delta from -16 to +15 s (0x80: FUZZ_NOW exactly).
+ *
+ * Control byte: bits 0-2 the signer (0 and 6: the CA, 1 and 7: the
  * delegate, 2: a CA-issued certificate without OCSPSigning, 3: a self-signed
  * impostor with the CA's name, 4: the leaf, 5: a sibling leaf); bit 3:
  * responderID by key hash instead of name; bit 4: do not add the signer's
@@ -20,13 +29,15 @@
 #include "fuzz_common.h"
 
 static ASN1_GENERALIZEDTIME *placeholder; /* a valid time, FUZZ_NOW */
+static OCSP_CERTID *leaf_id;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     fuzz_load_pki();
-    if ((placeholder = ASN1_GENERALIZEDTIME_set(NULL, FUZZ_NOW)) == NULL)
+    if ((placeholder = ASN1_GENERALIZEDTIME_set(NULL, FUZZ_NOW)) == NULL ||
+        (leaf_id = OCSP_cert_to_id(EVP_sha1(), fuzz_pki.leaf.cert, fuzz_pki.ca.cert)) == NULL)
         exit(2);
     return 0;
 }
@@ -85,13 +96,45 @@ error:
     return NULL;
 }
 
+/* t in seconds since the epoch, by OpenSSL's arithmetic; 0 if unreadable. */
+static int epoch(const ASN1_GENERALIZEDTIME *t, time_t *out)
+{
+    int days, secs;
+    if (t == NULL || !ASN1_TIME_diff(&days, &secs, placeholder, t)) {
+        ERR_clear_error();
+        return 0;
+    }
+    *out = FUZZ_NOW + (time_t)days * 86400 + secs;
+    return 1;
+}
+
+/* The time of verification the clock byte asks for (see the top). */
+static time_t clock_for(uint8_t clock, OCSP_BASICRESP *bs)
+{
+    const struct as_verify_params *p = &fuzz_params;
+    time_t now = FUZZ_NOW, this_update, next_update;
+    ASN1_GENERALIZEDTIME *this_t = NULL, *next_t = NULL;
+    int i = OCSP_resp_find(bs, leaf_id, -1);
+    if (i >= 0 && OCSP_single_get0_status(OCSP_resp_get0(bs, i), NULL, NULL, &this_t,
+                                          &next_t) >= 0 && epoch(this_t, &this_update)) {
+        switch (clock & 7) {
+        case 1: now = this_update; break;
+        case 2: now = epoch(next_t, &next_update) ? next_update : FUZZ_NOW; break;
+        case 3: now = this_update + p->max_age; break;
+        case 4: now = this_update + p->max_lifetime; break;
+        case 5: now = this_update - p->skew; break;
+        }
+    }
+    return now + (clock >> 3) - 16;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 2)
+    if (size < 3)
         return 0;
-    uint8_t ctl = data[0];
-    const unsigned char *cur = data + 1;
-    OCSP_RESPONSE *in = d2i_OCSP_RESPONSE(NULL, &cur, (long)(size - 1));
+    uint8_t ctl = data[0], clock = data[1];
+    const unsigned char *cur = data + 2;
+    OCSP_RESPONSE *in = d2i_OCSP_RESPONSE(NULL, &cur, (long)(size - 2));
     OCSP_BASICRESP *bs = in != NULL ? OCSP_response_get1_basic(in) : NULL;
     OCSP_BASICRESP *signed_bs = NULL;
     OCSP_RESPONSE *out = NULL;
@@ -111,9 +154,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
 
     struct as_verdict v;
-    int ok = as_ocsp_verify(der, (size_t)len, fuzz_pki.leaf.cert, fuzz_pki.ca.cert, FUZZ_NOW,
+    time_t now = clock_for(clock, bs);
+    int ok = as_ocsp_verify(der, (size_t)len, fuzz_pki.leaf.cert, fuzz_pki.ca.cert, now,
                             &fuzz_params, &v);
-    fuzz_check_verdict(der, (size_t)len, ok, &v, FUZZ_NOW);
+    fuzz_check_verdict(der, (size_t)len, ok, &v, now);
     if (signer != &fuzz_pki.ca && signer != &fuzz_pki.delegate)
         FUZZ_CHECK(!ok);
 done:

@@ -162,13 +162,27 @@ head -c 200 $c/response/seed-good >$c/response/seed-truncated
 cp $c/response/seed-* $c/cachefile/
 : >$c/cachefile/seed-empty
 
-# response_signed: one control byte (see fuzz_response_signed.c), then a
-# response that the target signs again after mutation.
+# response_signed: a control byte and a clock byte (see
+# fuzz_response_signed.c), then a response that the target signs again
+# after mutation.  Clock 80 is FUZZ_NOW; the others sit on the boundaries of
+# the time checks.
+signed_seed() { # NAME CTL CLOCK
+    { printf "\\x$2\\x$3"; cat $c/response/seed-$1; } >$c/response_signed/seed-$1-$2-$3
+}
 for s in good revoked unknown no-next expired future sibling sha256-certid good-delegate; do
     for ctl in 00 01 02 03 09 11; do
-        { printf "\\x$ctl"; cat $c/response/seed-$s; } >$c/response_signed/seed-$s-$ctl
+        signed_seed $s $ctl 80
     done
 done
+signed_seed good 00 82       # at nextUpdate: expired
+signed_seed good 00 7a       # a second before
+signed_seed revoked 01 82
+signed_seed no-next 00 83    # at thisUpdate + max_age
+signed_seed no-next 00 7b
+signed_seed long-life 00 84  # at thisUpdate + max_lifetime
+signed_seed long-life 00 7c
+signed_seed future 00 85     # thisUpdate at the edge of the skew: fine
+signed_seed future 00 7d     # a second beyond it
 
 # issuer: what a caIssuers URL may return.
 for f in ca leaf delegate rogue; do
