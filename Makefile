@@ -1,5 +1,6 @@
 # autostaple: make, make check, make demo, make check-asan, make check-tsan,
-# make install (PREFIX, DESTDIR).  See README.md.
+# make fuzz, make check-fuzz (FUZZ_SECONDS), make install (PREFIX, DESTDIR).
+# See README.md.
 
 VERSION   := 0.1.0
 BUILD     ?= build
@@ -23,7 +24,8 @@ TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
-.PHONY: all deps check check-asan check-tsan demo test-tools install uninstall clean
+.PHONY: all deps check check-asan check-tsan demo test-tools fuzz check-fuzz install \
+        uninstall clean
 
 all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
 
@@ -79,6 +81,37 @@ check-asan:
 # The whole suite with the library built under ThreadSanitizer.
 check-tsan:
 	@$(MAKE) --no-print-directory check BUILD=build-tsan CFLAGS="-O1 -g" SANITIZE="-fsanitize=thread"
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for everything that parses
+# untrusted bytes, linked with the core built by clang under ASan and UBSan.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 15
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CFLAGS  := $(WARN) -O1 -g -fno-omit-frame-pointer -std=gnu11 -DAS_VERSION=\"$(VERSION)\" \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ     := $(CORE_SRC:shim/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_DIR)/obj/%.o: shim/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/libascore.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $(FUZZ_OBJ)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_pki.h \
+                    $(FUZZ_DIR)/libascore.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ishim -o $@ $< $(FUZZ_DIR)/libascore.a \
+	    -lssl -lcrypto -ldl -lpthread
+
+fuzz:
+	@mk/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+# Every fuzz target for FUZZ_SECONDS, over a copy of its corpus
+# (tests/fuzz/corpus/); fails on any crash, leak or timeout.
+check-fuzz: fuzz
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 demo:
 	@mk/deps.sh demo

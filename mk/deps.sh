@@ -1,16 +1,18 @@
 #!/bin/sh
-# mk/deps.sh build|check|demo: install the Debian packages a make target
+# mk/deps.sh build|check|demo|fuzz: install the Debian packages a make target
 # needs.  As root it runs apt-get; otherwise it prints the exact command and
 # fails.  Quiet when everything is already there.
 set -eu
 build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev libcurl4"
-check="$build openssl curl perl nginx-light apache2 procps"
+check="$build openssl curl perl nginx-light apache2 procps valgrind"
 demo="$build openssl curl"
+fuzz="$build clang libclang-rt-14-dev"
 case "${1:-build}" in
     build) want=$build ;;
     check) want=$check ;;
     demo) want=$demo ;;
-    *) echo "usage: $0 build|check|demo" >&2; exit 2 ;;
+    fuzz) want=$fuzz ;;
+    *) echo "usage: $0 build|check|demo|fuzz" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

@@ -135,9 +135,7 @@ static void load_bundle(void)
         as_log(AS_DEBUG, "read %d certificates from %s", n, as_cfg.ca_file);
 }
 
-/* A certificate in DER, or the first one in PEM, from a caIssuers URL.
- * (RFC 5280 says DER; PEM is common in practice.) */
-static X509 *parse_downloaded(const unsigned char *body, size_t len)
+X509 *as_issuer_parse(const unsigned char *body, size_t len)
 {
     const unsigned char *p = body;
     X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -172,7 +170,7 @@ static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
     X509 *x = NULL;
     if (res.code != 200)
         snprintf(why, whylen, "caIssuers %s: HTTP %ld", c->ca_issuers_url, res.code);
-    else if ((x = parse_downloaded(res.body, res.len)) == NULL)
+    else if ((x = as_issuer_parse(res.body, res.len)) == NULL)
         snprintf(why, whylen, "caIssuers %s: not a certificate", c->ca_issuers_url);
     else if (!as_is_issuer(x, c->leaf)) {
         snprintf(why, whylen, "caIssuers %s: that certificate did not issue this one",

@@ -23,6 +23,12 @@ X509 *as_issuer_from_chain(struct as_cert *c);
  * fetch over the network. */
 X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t whylen);
 
+/* The certificate a caIssuers URL returned (untrusted bytes, at most
+ * 64 KiB): DER, or the first one in PEM (RFC 5280 says DER; PEM is common in
+ * practice).  NULL if there is none; the caller checks that it issued the
+ * leaf (as_is_issuer) and frees it.  Any thread; clears the error queue. */
+X509 *as_issuer_parse(const unsigned char *body, size_t len);
+
 void as_pool_prepare(void);
 void as_pool_parent(void);
 void as_pool_child(void);

@@ -56,7 +56,8 @@ struct as_verdict {
 int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
                    time_t now, const struct as_verify_params *p, struct as_verdict *v);
 
-/* Does candidate issue x (names, key identifiers and signature)? */
+/* Does candidate issue x (names, key identifiers and signature)?  Leaves
+ * the thread's OpenSSL error queue empty. */
 int as_is_issuer(X509 *candidate, X509 *x);
 
 #endif

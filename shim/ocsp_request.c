@@ -39,6 +39,8 @@ int as_ocsp_get_url(const char *base, const unsigned char *der, size_t len,
     size_t blen = strlen(base);
     int slash = blen == 0 || base[blen - 1] != '/';
     size_t used = (size_t)snprintf(out, outlen, "%s%s", base, slash ? "/" : "");
+    if (used >= outlen)
+        return 0; /* base alone does not fit (and out[used] is not ours) */
     for (int i = 0; i < n && used < limit + 1; i++) {
         const char *esc = b64[i] == '+' ? "%2B" : b64[i] == '/' ? "%2F"
                         : b64[i] == '=' ? "%3D" : NULL;
