@@ -201,6 +201,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ocsp[0] != '\0')
         check_get_url(ocsp, probe);
 
+    /* The log's explanation: within any buffer, printable ASCII only (it
+     * quotes the URLs: no forged log lines), no OpenSSL error left behind,
+     * and nothing to complain about when a usable URL exists. */
+    for (int m = 0; m < 2; m++) {
+        int method = m ? NID_ad_ca_issuers : NID_ad_OCSP;
+        size_t blen = 1 + (size_t)probe * 4;
+        char *buf = malloc(blen);
+        FUZZ_CHECK(buf != NULL);
+        int r = as_aia_explain(x, method, buf, blen);
+        FUZZ_CHECK(r == 0 || r == 1);
+        FUZZ_CHECK(memchr(buf, '\0', blen) != NULL);
+        for (const char *p = buf; *p; p++)
+            FUZZ_CHECK(*p >= 0x20 && *p < 0x7f);
+        FUZZ_CHECK(!(r == 1 && (m ? ca : ocsp)[0] != '\0'));
+        FUZZ_CHECK(ERR_peek_error() == 0);
+        free(buf);
+    }
+
     free(ocsp);
     free(ca);
     X509_free(x);

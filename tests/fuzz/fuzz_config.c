@@ -53,7 +53,7 @@ static const struct doc {
     { "AUTOSTAPLE_SKEW", DURATION, "300", 0, 3600 },
     { "AUTOSTAPLE_FETCH_ISSUER", BOOL, "1", 0, 1 },
     { "AUTOSTAPLE_CACHE_DIR", DIR, "", 0, 0 },
-    { "AUTOSTAPLE_MAX_CERTS", SIZE, "10000", 1, 1000000 },
+    { "AUTOSTAPLE_MAX_CERTS", SIZE, "10000", 1, 1000000 },   /* a count: plain digits too */
     { "AUTOSTAPLE_STARTUP_WAIT", DURATION, "2", 0, 30 },
 };
 #define NDOCS (sizeof(docs) / sizeof(docs[0]))
@@ -150,10 +150,15 @@ static int valid(const struct doc *d, const char *v)
     }
     case LOG: return n > 0 && n < 1024 && text(v) &&
                      (v[0] == '/' || strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0);
-    case PATH: return n > 0 && n < 1024 && text(v);
-    case URL: return n < 1024 && text(v) && strchr(v, ' ') == NULL &&
-                     (n == 0 || strncasecmp(v, "http://", 7) == 0 ||
-                      strncasecmp(v, "https://", 8) == 0);
+    case PATH: return n < 1024 && text(v) && v[0] == '/';
+    case URL: {
+        /* Printable ASCII without spaces, http:// or https:// and a host. */
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char)v[k] <= 0x20 || (unsigned char)v[k] >= 0x7f)
+                return 0;
+        return n < 1024 && (n == 0 || (strncasecmp(v, "http://", 7) == 0 && n > 7) ||
+                            (strncasecmp(v, "https://", 8) == 0 && n > 8));
+    }
     case DIR: return n < 1024 && text(v) && (n == 0 || v[0] == '/');
     }
     return 0;
