@@ -30,8 +30,10 @@ for t in "${targets[@]}"; do
     rm -rf "$out"
     mkdir -p "$out/corpus" "$out/artifacts"
     cp tests/fuzz/corpus/"$t"/* "$out/corpus/" 2>/dev/null
+    # Value profiles make libFuzzer keep inputs that bring a comparison's
+    # operands closer: the way to the edges of the time and range checks.
     flags=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-           -artifact_prefix="$out/artifacts/")
+           -use_value_profile=1 -artifact_prefix="$out/artifacts/")
     [ -f "tests/fuzz/$t.dict" ] && flags+=(-dict="tests/fuzz/$t.dict")
     # shellcheck disable=SC2206
     flags+=(${FUZZ_FLAGS:-})
