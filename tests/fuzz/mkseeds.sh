@@ -12,6 +12,9 @@
 # the committed keys and certificates are kept and only the seeds are remade.
 # Seeds the fuzzer found (crashes, coverage worth keeping) are named
 # otherwise and left alone.
+# Paths here are fixed and relative, without spaces; printf formats are
+# byte escapes.
+# shellcheck disable=SC2086,SC2206,SC2059
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -157,6 +160,11 @@ resp unauthorized -respstatus unauthorized
     -this $((now - $(date +%s) - 3600)) -out $c/response/seed-sibling
 { cat $c/response/seed-good; printf 'junk'; } >$c/response/seed-trailing
 head -c 200 $c/response/seed-good >$c/response/seed-truncated
+# A signed good body under another responseStatus (byte 6: 30 82 LL LL 0a 01 SS).
+for st in 03:trylater 06:unauthorized; do
+    { head -c 6 $c/response/seed-good; printf "\\x${st%%:*}"; tail -c +8 $c/response/seed-good; } \
+        >$c/response/seed-${st#*:}-with-body
+done
 
 # A cache file holds the same bytes as a response; an empty file is refused.
 cp $c/response/seed-* $c/cachefile/
@@ -183,6 +191,7 @@ signed_seed long-life 00 84  # at thisUpdate + max_lifetime
 signed_seed long-life 00 7c
 signed_seed future 00 85     # thisUpdate at the edge of the skew: fine
 signed_seed future 00 7d     # a second beyond it
+signed_seed trylater-with-body 00 80
 
 # issuer: what a caIssuers URL may return.
 for f in ca leaf delegate rogue; do

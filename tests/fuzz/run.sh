@@ -9,7 +9,7 @@
 # libFuzzer flags).
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 build=${BUILD:-build}
 secs=${FUZZ_SECONDS:-15}
 if [ $# -gt 0 ]; then
@@ -22,6 +22,10 @@ else
     done
 fi
 
+# final_stat NAME: from -print_final_stats; field NAME: from the last status line.
+final_stat() { sed -n "s/^stat::$1:[[:space:]]*//p" "$out/log" | tail -1; }
+field() { sed -n "s/.* $1: \([0-9/]*\).*/\1/p" <<<"$last"; }
+
 failed=()
 printf '%-16s %-7s %8s %8s %10s %8s %7s\n' target result cov ft execs exec/s corpus
 for t in "${targets[@]}"; do
@@ -30,8 +34,10 @@ for t in "${targets[@]}"; do
     rm -rf "$out"
     mkdir -p "$out/corpus" "$out/artifacts"
     cp tests/fuzz/corpus/"$t"/* "$out/corpus/" 2>/dev/null
+    # Value profiles make libFuzzer keep inputs that bring a comparison's
+    # operands closer: the way to the edges of the time and range checks.
     flags=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-           -artifact_prefix="$out/artifacts/")
+           -use_value_profile=1 -artifact_prefix="$out/artifacts/")
     [ -f "tests/fuzz/$t.dict" ] && flags+=(-dict="tests/fuzz/$t.dict")
     # shellcheck disable=SC2206
     flags+=(${FUZZ_FLAGS:-})
@@ -43,9 +49,7 @@ for t in "${targets[@]}"; do
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
         "$bin" "${flags[@]}" "$out/corpus" >"$out/log" 2>&1
     rc=$?
-    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$out/log" | tail -1)
-    stat() { sed -n "s/^stat::$1:[[:space:]]*//p" "$out/log" | tail -1; }
-    field() { sed -n "s/.* $1: \([0-9/]*\).*/\1/p" <<<"${done_line:-$(grep -E '^#[0-9]+' "$out/log" | tail -1)}"; }
+    last=$(grep -E '^#[0-9]+' "$out/log" | tail -1) # the DONE line, if it got there
     result=ok
     artifacts=$(ls "$out/artifacts")
     if [ $rc -ne 0 ] || [ -n "$artifacts" ]; then
@@ -53,7 +57,8 @@ for t in "${targets[@]}"; do
         failed+=("$t")
     fi
     printf '%-16s %-7s %8s %8s %10s %8s %7s\n' "$t" "$result" "$(field cov)" "$(field ft)" \
-        "$(stat number_of_executed_units)" "$(stat average_exec_per_sec)" "$(field corp | cut -d/ -f1)"
+        "$(final_stat number_of_executed_units)" "$(final_stat average_exec_per_sec)" \
+        "$(field corp | cut -d/ -f1)"
     if [ "$result" = FAILED ]; then
         echo "--- $t: exit status $rc; the end of $out/log:"
         grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)' "$out/log" | tail -40 | sed 's/^/    /'
