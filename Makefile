@@ -99,7 +99,7 @@ $(FUZZ_DIR)/obj/%.o: shim/%.c $(HEADERS)
 $(FUZZ_DIR)/libascore.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $(FUZZ_OBJ)
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_pki.h \
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_check.h tests/fuzz/fuzz_pki.h \
                     $(FUZZ_DIR)/libascore.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ishim -o $@ $< $(FUZZ_DIR)/libascore.a \
 	    -lssl -lcrypto -ldl -lpthread

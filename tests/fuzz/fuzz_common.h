@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "ocsp.h"
+#include "fuzz_check.h"
 #include "fuzz_pki.h"
 
 /* 2026-01-01T00:00:00Z: every target verifies at this time; the seeds'
@@ -27,14 +28,6 @@
  * defaults, and the refresher's 10-day cap (refresher.c). */
 static const struct as_verify_params fuzz_params = { 300, 86400, 10L * 86400 };
 
-#define FUZZ_CHECK(cond)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "fuzz: property broken at %s:%d: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                           \
-            abort();                                                                  \
-        }                                                                             \
-    } while (0)
 
 struct fuzz_party {
     X509 *cert;

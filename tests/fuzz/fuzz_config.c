@@ -21,16 +21,9 @@
 #include <strings.h>
 
 #include "config.h"
+#include "fuzz_check.h"
 #include "log.h"
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "fuzz: property broken at %s:%d: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                           \
-            abort();                                                                  \
-        }                                                                             \
-    } while (0)
 
 /* docs/configuration.md's table. */
 enum kind { BOOL, LEVEL, DURATION, SIZE, LOG, PATH, URL, DIR };
@@ -74,7 +67,7 @@ static const char *fake_getenv(const char *name)
 
 static void collect(const char *msg)
 {
-    CHECK(memchr(msg, '\0', 1400) != NULL);
+    FUZZ_CHECK(memchr(msg, '\0', 1400) != NULL);
     if (nwarn < 64)
         snprintf(warnings[nwarn], sizeof(warnings[0]), "%s", msg);
     nwarn++;
@@ -203,14 +196,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 65536)
         return 0;
     char *copy = malloc(size + 1);
-    CHECK(copy != NULL);
+    FUZZ_CHECK(copy != NULL);
     parse_env(data, size, copy);
 
     struct as_config c;
     memset(&c, 0xa5, sizeof(c));
     nwarn = 0;
     int bad = as_config_load(&c, fake_getenv, collect);
-    CHECK(bad >= 0 && (size_t)bad == nwarn);
+    FUZZ_CHECK(bad >= 0 && (size_t)bad == nwarn);
 
     size_t expect_bad = 0;
     for (size_t i = 0; i < NDOCS; i++) {
@@ -218,31 +211,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *v = fake_getenv(d->name);
         void *f = field(&c, i);
         if (d->kind == BOOL || d->kind == LEVEL)
-            CHECK(*(int *)f >= d->min && *(int *)f <= d->max);
+            FUZZ_CHECK(*(int *)f >= d->min && *(int *)f <= d->max);
         else if (d->kind == DURATION || d->kind == SIZE)
-            CHECK(*(long *)f >= d->min && *(long *)f <= d->max);
+            FUZZ_CHECK(*(long *)f >= d->min && *(long *)f <= d->max);
         else
-            CHECK(memchr(f, '\0', 1024) != NULL && valid(d, f));
+            FUZZ_CHECK(memchr(f, '\0', 1024) != NULL && valid(d, f));
         if (v != NULL && valid(d, v)) {
-            CHECK(holds(&c, i, v));
+            FUZZ_CHECK(holds(&c, i, v));
         } else {
-            CHECK(holds(&c, i, d->def));
+            FUZZ_CHECK(holds(&c, i, d->def));
             if (v != NULL) {
                 /* A warning names it. */
                 size_t len = strlen(d->name), w = 0;
                 while (w < nwarn && w < 64 &&
                        (strncmp(warnings[w], d->name, len) != 0 || warnings[w][len] != '='))
                     w++;
-                CHECK(w < nwarn);
+                FUZZ_CHECK(w < nwarn);
                 expect_bad++;
             }
         }
     }
-    CHECK(expect_bad == nwarn);
+    FUZZ_CHECK(expect_bad == nwarn);
 
     for (size_t i = 0; i < nenv; i++) {
-        CHECK(as_parse_duration(env[i].value) == duration(env[i].value));
-        CHECK(as_parse_bool(env[i].value) == boolean(env[i].value));
+        FUZZ_CHECK(as_parse_duration(env[i].value) == duration(env[i].value));
+        FUZZ_CHECK(as_parse_bool(env[i].value) == boolean(env[i].value));
     }
     free(copy);
     return 0;
