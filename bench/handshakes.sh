@@ -15,23 +15,25 @@
 # of the stapling ones must carry a valid staple, none of the others.
 #
 # Then rounds: in each, every configuration in turn (the order rotated from
-# round to round) gets hsbench for BENCH_SECONDS (after 0.5 s of warm-up), with
+# round to round) gets hsbench for BENCH_SECONDS (after BENCH_WARMUP s), with
 # BENCH_THREADS client threads, full handshakes (no resumption), each asking
-# for status.  Per run: handshakes per second, and the server's CPU time per
-# handshake (all its threads, from /proc/PID/task/*/schedstat), from which
-# its capacity: handshakes per second of one busy core.  Ratios are taken
-# within a round, then the median over rounds, with min and max.
+# for status.  Many short rounds rather than a few long ones: the load of
+# others on the machine changes from second to second.  Per run: handshakes
+# per second, and the server's CPU time per handshake (all its threads, from
+# /proc/PID/task/*/schedstat), from which its capacity: handshakes per
+# second of one busy core.  Ratios are taken within a round, then the median
+# over rounds, with the quartiles, min and max.
 #
-# Environment: BUILD, BENCH_OUT, BENCH_QUICK=1 (2 rounds of 2 s),
-# BENCH_ROUNDS (default 10), BENCH_SECONDS (2), BENCH_THREADS (2),
+# Environment: BUILD, BENCH_OUT, BENCH_QUICK=1 (8 rounds), BENCH_ROUNDS
+# (default 30), BENCH_SECONDS (0.6), BENCH_WARMUP (0.1), BENCH_THREADS (2),
 # BENCH_TLS (1.3), BENCH_KEY (ec).  Writes $BENCH_OUT/handshakes.tsv (one
 # line a run) and handshakes.md (the tables).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-rounds=${BENCH_ROUNDS:-10} secs=${BENCH_SECONDS:-2}
-if [ "$QUICK" = 1 ]; then rounds=${BENCH_ROUNDS:-2} secs=${BENCH_SECONDS:-2}; fi
-threads=${BENCH_THREADS:-2} tls=${BENCH_TLS:-1.3} key=${BENCH_KEY:-ec}
+rounds=${BENCH_ROUNDS:-30} secs=${BENCH_SECONDS:-0.6}
+if [ "$QUICK" = 1 ]; then rounds=${BENCH_ROUNDS:-8}; fi
+threads=${BENCH_THREADS:-2} tls=${BENCH_TLS:-1.3} key=${BENCH_KEY:-ec} warm=${BENCH_WARMUP:-0.1}
 HSBENCH=$BUILD/bench/hsbench
 for f in "$HSBENCH" "$SHIM" "$BUILD/tests/fakeresponder" "$BUILD/tests/mkresp" \
     "$BUILD/tests/fixture_server"; do
@@ -102,7 +104,7 @@ for ((r = 1; r <= rounds; r++)); do
         c=${configs[$(((k + r) % n))]}
         cpu=()
         for p in ${PIDS[$c]}; do cpu+=(-cpu "$p"); done
-        line=$("$HSBENCH" -port "${PORT[$c]}" -seconds "$secs" -warmup 0.5 -threads "$threads" \
+        line=$("$HSBENCH" -port "${PORT[$c]}" -seconds "$secs" -warmup "$warm" -threads "$threads" \
             -tls "$tls" "${cpu[@]}" 2>"$W/hsbench.err") || die "$c: $line $(cat "$W/hsbench.err")"
         hs=$(field "$line" handshakes) st=$(field "$line" stapled)
         case $c in *-none) [ "$st" = 0 ] ;; *) [ "$st" = "$hs" ] ;; esac ||
@@ -119,13 +121,13 @@ col() { awk -F'\t' -v c="$1" -v k="$2" 'NR > 1 && $2 == c { print $k }' "$tsv"; 
 # ratios A B COLUMN [inverse]: per round A/B (or B/A), then "median min max".
 ratios() {
     paste <(col "$1" "$3") <(col "$2" "$3") |
-        awk -v inv="${4:-}" '{ print inv ? $2 / $1 : $1 / $2 }' | stats
+        awk -v inv="${4:-}" '{ print inv ? $2 / $1 : $1 / $2 }' | stats quartiles
 }
 row() { # row LABEL A B TARGET
-    local rm rlo rhi cm clo chi
-    read -r rm rlo rhi <<<"$(ratios "$2" "$3" 6)"
-    read -r cm clo chi <<<"$(ratios "$2" "$3" 7 inv)"
-    printf '| %s | %s | %s (%s-%s) | %s (%s-%s) |\n' "$1" "$4" "$rm" "$rlo" "$rhi" "$cm" "$clo" "$chi"
+    local r c
+    r=$(ratios "$2" "$3" 6 | awk '{ printf "%s [%s-%s] (%s-%s)", $1, $4, $5, $2, $3 }')
+    c=$(ratios "$2" "$3" 7 inv | awk '{ printf "%s [%s-%s] (%s-%s)", $1, $4, $5, $2, $3 }')
+    printf '| %s | %s | %s | %s |\n' "$1" "$4" "$r" "$c"
 }
 {
     echo "Handshakes: TLS $tls, $key leaf key, $threads client threads, $rounds rounds of $secs s per configuration."
@@ -142,7 +144,7 @@ row() { # row LABEL A B TARGET
             "$s" "$slo" "$shi" "$u" "${STAPLE[$c]}"
     done
     echo
-    echo "| ratio (same round) | target | handshakes/s: median (min-max) | server capacity (handshakes per CPU second): median (min-max) |"
+    echo "| ratio (same round) | target | handshakes/s: median [quartiles] (min-max) | server capacity (handshakes per CPU second): median [quartiles] (min-max) |"
     echo "|---|---|---|---|"
     row "nginx shim / nginx native stapling" nginx-shim nginx-native ">= 0.98"
     row "nginx shim / nginx no stapling" nginx-shim nginx-none ">= 0.97"

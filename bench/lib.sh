@@ -162,12 +162,17 @@ EOF
 # field LINE KEY: the value after KEY in an hsbench line.
 field() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$1"; }
 
-# stats: reads numbers, one a line; prints "median min max".
+# stats [quartiles]: reads numbers, one a line; prints "median min max"
+# (and the first and third quartiles after them).
 stats() {
-    sort -g | awk '{ v[NR] = $1 } END {
-        if (NR == 0) { print "- - -"; exit }
-        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'
+    sort -g | awk -v q="${1:-}" '
+        function at(p,  i, f) { i = 1 + (NR - 1) * p; f = int(i); return v[f] + (i - f) * (v[f + 1] - v[f]) }
+        { v[NR] = $1 } END {
+        if (NR == 0) { print q ? "- - - - -" : "- - -"; exit }
+        v[NR + 1] = v[NR]
+        printf "%.3f %.3f %.3f", at(0.5), v[1], v[NR]
+        if (q) printf " %.3f %.3f", at(0.25), at(0.75)
+        printf "\n" }'
 }
 
 # machine: the machine, as a markdown list.
