@@ -120,7 +120,7 @@ check-fuzz: fuzz
 # $(BUILD)/bench-results; docs/PERFORMANCE.md says what they mean.  Not part
 # of make check.  BENCH_QUICK=1 for a short run.
 BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
-               $(BUILD)/bench/slotbench
+               $(BUILD)/bench/slotbench $(BUILD)/bench/mttax
 
 $(BUILD)/bench/hsbench: bench/hsbench.c | $(BUILD)/obj
 	@mkdir -p $(@D)
@@ -131,6 +131,9 @@ $(BUILD)/bench/mkleaves: bench/mkleaves.c | $(BUILD)/obj
 $(BUILD)/bench/spawnbench: bench/spawnbench.c | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $<
+$(BUILD)/bench/mttax: bench/mttax.c | $(BUILD)/obj
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lpthread
 $(BUILD)/bench/slotbench: bench/slotbench.c $(BUILD)/libascore.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread

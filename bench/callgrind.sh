@@ -13,6 +13,7 @@
 #           (our_callback in shim/status_cb.c): lookup, expiry check, copy
 #   self    instructions executed in the shim's own code (both objects,
 #           callback and hooks, without what they call)
+# and the calls to malloc and free (for bench/contention.sh's mttax).
 # Servers: tests/servers/fixture_server (-threads 2) without and with the
 # shim, nginx (one process: master_process off) without stapling, with its
 # own stapling (ssl_stapling_file, one certificate) and with the shim; each
@@ -88,8 +89,13 @@ measure() {
         awk '/status_cb\.c:our_callback / { gsub(",", "", $1); print $1 }')
     self=$(callgrind_annotate --auto=no --threshold=100 "$cg" |
         awk '/libautostaple(-core)?\.so\]$/ { gsub(",", "", $1); s += $1 } END { print s + 0 }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$mode" "$n" "$hs" "${total:-0}" "${cb:-0}" \
-        "$self" >>"$tsv"
+    # calls to malloc and free, from the profile's call records
+    read -r mallocs frees <<<"$(perl -ne '
+        if (/^(c?fn)=\((\d+)\)(?: (.*))?$/) { $n{$2} = $3 if defined $3; $f = $n{$2} if $1 eq "cfn" }
+        if (/^calls=(\d+)/) { my $k = $1; $c{$f} += $k }
+        END { printf "%d %d\n", $c{malloc}, $c{free} }' "$cg")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$mode" "$n" "$hs" "${total:-0}" \
+        "${cb:-0}" "$self" "$mallocs" "$frees" >>"$tsv"
     say "$name: $((total / hs)) instructions per handshake, callback $((${cb:-0} / hs)), shim's own code $((self / hs))"
 }
 
@@ -128,7 +134,7 @@ nginx_run() {
 }
 
 tsv=$OUT/callgrind.tsv
-printf 'server\tstapling\tcertificates\thandshakes\ttotal_ir\tcallback_ir\tshim_self_ir\n' >"$tsv"
+printf 'server\tstapling\tcertificates\thandshakes\ttotal_ir\tcallback_ir\tshim_self_ir\tmalloc_calls\tfree_calls\n' >"$tsv"
 say "callgrind, $hs handshakes per run, certificates: $counts"
 for n in $counts; do
     if [ "$n" -gt 256 ] && [ "$sni_list" = 0 ]; then
@@ -157,7 +163,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", b 
     echo
     echo "| server | stapling | certificates | instructions per handshake | of which the status callback (inclusive) | shim's own code (self) | capacity vs the same server without stapling (inverse ratio of instructions) |"
     echo "|---|---|---|---|---|---|---|"
-    while IFS=$'\t' read -r s m n _ _ _ _; do
+    while IFS=$'\t' read -r s m n _ _ _ _ _ _; do
         [ "$s" = server ] && continue
         t=$(per "$s" "$m" "$n" 5)
         base=$(per "$s" none "$n" 5)
@@ -169,5 +175,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.4f", b 
     native=$(per nginx native 1 5) shim=$(per nginx shim 1 5)
     echo
     echo "nginx with the shim / nginx with its own stapling, in instructions per handshake (capacity ratio): $(ratio "$shim" "$native")"
+    echo
+    echo "Calls per handshake in nginx without stapling: malloc $(per nginx none 1 8), free $(per nginx none 1 9)."
+
 } >"$OUT/callgrind.md"
 cat "$OUT/callgrind.md"

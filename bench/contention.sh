@@ -1,7 +1,8 @@
 #!/bin/bash
-# bench/contention.sh: is the lock a handshake takes on its certificate's
-# slot (the process-shared robust mutex in shim/cache.c, held while the
-# response is copied) contended?
+# bench/contention.sh: the locks a handshake takes because of the shim.  Is
+# the lock on its certificate's slot (the process-shared robust mutex in
+# shim/cache.c, held while the response is copied) contended?  And what do
+# glibc's own locks cost once the shim's thread exists?
 #
 # 1. The worst case, bench/slotbench: threads doing nothing but copy the
 #    same slot's 1500-byte response, 1 and 2 at once (this machine has 2
@@ -13,6 +14,10 @@
 #    chain (DWARF), and counts those that come from as_slot_copy (a lock
 #    that had to wait or wake a waiter) against all of them (OpenSSL's own
 #    locks) and against the handshakes.  Skipped without perf.
+# 3. bench/mttax: malloc and free in a process that never had a second
+#    thread, and in one that has an idle one (as every nginx worker has
+#    once the shim's refresher runs in the master: glibc then takes its
+#    arena locks), in alternating pairs, BENCH_CONT_REPEATS x 4 of them.
 #
 # Environment: BUILD, BENCH_OUT, BENCH_QUICK=1.  Writes
 # $BENCH_OUT/contention.md.
@@ -22,7 +27,7 @@ set -eu
 repeats=${BENCH_CONT_REPEATS:-5} secs=${BENCH_SECONDS:-5}
 [ "$QUICK" = 1 ] && { repeats=${BENCH_CONT_REPEATS:-3}; secs=${BENCH_SECONDS:-3}; }
 SLOT=$BUILD/bench/slotbench
-for f in "$SLOT" "$BUILD/bench/hsbench" "$SHIM" "$BUILD/tests/fakeresponder" \
+for f in "$SLOT" "$BUILD/bench/mttax" "$BUILD/bench/hsbench" "$SHIM" "$BUILD/tests/fakeresponder" \
     "$BUILD/tests/fixture_server"; do
     [ -f "$f" ] || die "$f is missing: make bench-tools"
 done
@@ -51,6 +56,28 @@ for v in "${variants[@]}"; do
     printf '| %s | %.0f (%.0f-%.0f) | %.2f million |\n' "${v//-/}" "$m" "$lo" "$hi" \
         "$(awk -v r="$rm" 'BEGIN { print r / 1e6 }')" >>"$OUT/contention.md"
 done
+
+# glibc's multi-thread tax, pairs in alternating order
+for ((r = 0; r < repeats * 4; r++)); do
+    if ((r % 2)); then
+        a=$("$BUILD/bench/mttax") b=$("$BUILD/bench/mttax" -thread)
+    else
+        b=$("$BUILD/bench/mttax" -thread) a=$("$BUILD/bench/mttax")
+    fi
+    echo "$(field "$a" ns_per_pair) $(field "$b" ns_per_pair)"
+done >"$W/mttax"
+read -r st _ _ <<<"$(awk '{ print $1 }' "$W/mttax" | stats)"
+read -r mt _ _ <<<"$(awk '{ print $2 }' "$W/mttax" | stats)"
+read -r d dlo dhi q1 q3 <<<"$(awk '{ print $2 - $1 }' "$W/mttax" | stats quartiles)"
+{
+    echo
+    echo "| bench/mttax: malloc + free, blocks of 16-1015 bytes, 2000 at a time | ns per pair, median of $((repeats * 4)) |"
+    echo "|---|---|"
+    printf '| no other thread, ever | %.1f |\n' "$st"
+    printf '| an idle thread exists | %.1f |\n' "$mt"
+    printf '| difference, per pair: median [quartiles] (min-max) | %.1f [%.1f-%.1f] (%.1f-%.1f) |\n' \
+        "$d" "$q1" "$q3" "$dlo" "$dhi"
+} >>"$OUT/contention.md"
 
 if ! command -v perf >/dev/null || ! perf list 2>/dev/null | grep -q 'syscalls:sys_enter_futex '; then
     echo >>"$OUT/contention.md"
