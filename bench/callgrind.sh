@@ -27,6 +27,7 @@
 # Writes $BENCH_OUT/callgrind.tsv and callgrind.md; the raw profiles stay in
 # $BENCH_OUT/callgrind/.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 hs=${BENCH_CG_HANDSHAKES:-300} counts=${BENCH_CG_COUNTS:-1 100 1000}
@@ -76,8 +77,9 @@ measure() {
     callgrind_control -i on "$pid" >"$W/cgc.out" 2>&1 || die "$name: $(cat "$W/cgc.out")"
     line=$("$HSBENCH" -port "$port" -count "$hs" -threads 1 "${names[@]}" 2>&1) || true
     [ "$mode" = none ] || want=$hs
-    [ "$(field "$line" stapled)" = "$want" ] && [ "$(field "$line" failed)" = 0 ] ||
+    if [ "$(field "$line" stapled)" != "$want" ] || [ "$(field "$line" failed)" != 0 ]; then
         die "$name: $line"
+    fi
     callgrind_control -d "$pid" >"$W/cgc.out" 2>&1 || die "$name: $(cat "$W/cgc.out")"
     for ((i = 0; i < 100; i++)); do [ -s "$cg.1" ] && break; sleep 0.1; done
     stop_pid "$pid"

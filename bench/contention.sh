@@ -22,6 +22,7 @@
 # Environment: BUILD, BENCH_OUT, BENCH_QUICK=1.  Writes
 # $BENCH_OUT/contention.md.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 repeats=${BENCH_CONT_REPEATS:-5} secs=${BENCH_SECONDS:-5}
@@ -117,10 +118,11 @@ for mode in none shim; do
     perf_pid=$!
     sleep 0.5
     line=$("$BUILD/bench/hsbench" -port "$port" -seconds "$secs" -warmup 0 -threads 4)
-    kill -INT "$perf_pid"
+    kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" || true
     stop_pid "$pid"
-    perf script -i "$W/futex-$mode.data" >"$W/futex-$mode.txt" 2>/dev/null
+    perf script -i "$W/futex-$mode.data" >"$W/futex-$mode.txt" 2>/dev/null ||
+        die "perf could not record the server: $(cat "$W/perf-$mode.log")"
     all=$(grep -c 'sys_enter_futex' "$W/futex-$mode.txt" || true)
     # one event is a block of lines ending with an empty one
     slot=$(awk 'BEGIN { RS = "" } /as_slot_copy/ { n++ } END { print n + 0 }' "$W/futex-$mode.txt")

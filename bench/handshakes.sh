@@ -29,6 +29,7 @@
 # BENCH_TLS (1.3), BENCH_KEY (ec).  Writes $BENCH_OUT/handshakes.tsv (one
 # line a run) and handshakes.md (the tables).
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rounds=${BENCH_ROUNDS:-30} secs=${BENCH_SECONDS:-0.6}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # bench/lib.sh: what the bench scripts share (bash).  Sourced, not run.
 #
 # Sets ROOT (the source tree), BUILD (absolute), OUT (where results go:
@@ -164,6 +165,7 @@ field() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1
 
 # stats [quartiles]: reads numbers, one a line; prints "median min max"
 # (and the first and third quartiles after them).
+# shellcheck disable=SC2120
 stats() {
     sort -g | awk -v q="${1:-}" '
         function at(p,  i, f) { i = 1 + (NR - 1) * p; f = int(i); return v[f] + (i - f) * (v[f + 1] - v[f]) }

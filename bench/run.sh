@@ -23,7 +23,7 @@ for b in "$@"; do
     rm -f "$out/$b.md"
     start=$(date +%s)
     if bench/"$b".sh >"$out/$b.stdout"; then
-        status=done
+        status='done'
     else
         status=FAILED
         rc=1

@@ -20,6 +20,7 @@
 # (pairs for the cheap programs, default 1000).  Writes
 # $BENCH_OUT/startup.md.
 set -eu
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 runs=${BENCH_RUNS:-1000}
@@ -98,6 +99,7 @@ if command -v hyperfine >/dev/null; then
         END { for (i = 1; i < n; i += 2) print m[i + 1] - m[i] }' "$W/hf.json" | stats)"
     read -r p _ _ <<<"$(awk -F'[:,]' '/"median"/ { gsub(/ /, "", $2); if (++n % 2) print $2 * 1e6 }' "$W/hf.json" | stats)"
     echo >>"$OUT/startup.md"
+    # shellcheck disable=SC2016
     printf 'hyperfine cross-check (`env LD_PRELOAD= /bin/true` against `env LD_PRELOAD=libautostaple.so /bin/true`, 5 alternating pairs of %s runs each): the library adds %.0f us (min %.0f, max %.0f) to a run of %.0f us (env and /bin/true, two programs).\n' \
         "$hf_runs" "$d" "$lo" "$hi" "$p" >>"$OUT/startup.md"
 fi
