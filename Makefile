@@ -116,7 +116,8 @@ check-fuzz: fuzz
 
 # Benchmarks (bench/): handshake cost against nginx's own stapling and
 # against no stapling, the status callback's instructions under callgrind,
-# start-up cost of a preloaded program that does no TLS serving.  Results in
+# contention on a certificate's slot lock, start-up cost of a preloaded
+# program that serves nothing.  Results in
 # $(BUILD)/bench-results; docs/PERFORMANCE.md says what they mean.  Not part
 # of make check.  BENCH_QUICK=1 for a short run.
 BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
