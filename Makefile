@@ -1,5 +1,6 @@
 # autostaple: make, make check, make demo, make check-asan, make check-tsan,
-# make fuzz, make check-fuzz (FUZZ_SECONDS), make install (PREFIX, DESTDIR).
+# make fuzz, make check-fuzz (FUZZ_SECONDS), make bench (BENCH_QUICK=1),
+# make install (PREFIX, DESTDIR).
 # See README.md.
 
 VERSION   := 0.1.0
@@ -24,8 +25,8 @@ TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
-.PHONY: all deps check check-asan check-tsan demo test-tools fuzz check-fuzz install \
-        uninstall clean
+.PHONY: all deps check check-asan check-tsan demo test-tools fuzz check-fuzz bench \
+        bench-tools install uninstall clean
 
 all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
 
@@ -112,6 +113,39 @@ fuzz:
 # (tests/fuzz/corpus/); fails on any crash, leak or timeout.
 check-fuzz: fuzz
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# Benchmarks (bench/): handshake cost against nginx's own stapling and
+# against no stapling, the status callback's instructions under callgrind,
+# contention on a certificate's slot lock, start-up cost of a preloaded
+# program that serves nothing.  Results in
+# $(BUILD)/bench-results; docs/PERFORMANCE.md says what they mean.  Not part
+# of make check.  BENCH_QUICK=1 for a short run.
+BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
+               $(BUILD)/bench/slotbench $(BUILD)/bench/mttax
+
+$(BUILD)/bench/hsbench: bench/hsbench.c | $(BUILD)/obj
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
+$(BUILD)/bench/mkleaves: bench/mkleaves.c | $(BUILD)/obj
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
+$(BUILD)/bench/spawnbench: bench/spawnbench.c | $(BUILD)/obj
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $<
+$(BUILD)/bench/mttax: bench/mttax.c | $(BUILD)/obj
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lpthread
+$(BUILD)/bench/slotbench: bench/slotbench.c $(BUILD)/libascore.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
+
+bench-tools: all $(BUILD)/tests/fakeresponder $(BUILD)/tests/mkresp \
+             $(BUILD)/tests/fixture_server $(BENCH_TOOLS)
+
+bench:
+	@mk/deps.sh bench
+	@$(MAKE) --no-print-directory bench-tools
+	@BUILD=$(BUILD) bench/run.sh
 
 demo:
 	@mk/deps.sh demo

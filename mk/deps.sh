@@ -1,5 +1,5 @@
 #!/bin/sh
-# mk/deps.sh build|check|demo|fuzz: install the Debian packages a make target
+# mk/deps.sh build|check|demo|fuzz|bench: install the Debian packages a make target
 # needs.  As root it runs apt-get; otherwise it prints the exact command and
 # fails.  Quiet when everything is already there.
 set -eu
@@ -7,12 +7,14 @@ build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev libcurl4"
 check="$build openssl curl perl nginx-light apache2 procps valgrind"
 demo="$build openssl curl"
 fuzz="$build clang libclang-rt-14-dev"
+bench="$build openssl curl nginx-light valgrind hyperfine procps linux-perf"
 case "${1:-build}" in
     build) want=$build ;;
     check) want=$check ;;
     demo) want=$demo ;;
     fuzz) want=$fuzz ;;
-    *) echo "usage: $0 build|check|demo|fuzz" >&2; exit 2 ;;
+    bench) want=$bench ;;
+    *) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
