@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "cache.h"
+#include "dueheap.h"
 #include "ocsp.h"
 
 struct as_cert {
@@ -31,7 +32,7 @@ struct as_cert {
     int contexts;                   /* live SSL_CTXs that loaded it */
     int forgotten;                  /* no context uses it any more: not refreshed */
     int mapped;                     /* X509 objects mapped to this entry */
-    time_t due;                     /* next fetch; 0 = never (no responder) */
+    struct as_due due;              /* next fetch (due.at; 0 = none): see as_cert_schedule_locked */
     struct as_cert *next;
     struct as_cert *bucket_next;
 
@@ -73,6 +74,18 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
  * takes the registry lock. */
 void as_cert_attach(struct as_cert *c);
 void as_cert_detach(struct as_cert *c);
+
+/* c's next fetch at at (0: none; c is taken, or never fetched).  The
+ * certificates with a next fetch are kept ordered by it (dueheap.h).
+ * as_registry_lock must be held. */
+void as_cert_schedule_locked(struct as_cert *c, time_t at);
+
+/* The certificate due first among those this process refreshes (its slot's
+ * fetcher is this process), NULL if none.  Others met on the way, refreshed
+ * by another process, leave the order but keep their due.at ("parked"):
+ * as_cert_schedule_locked puts them back if this process takes them over.
+ * as_registry_lock must be held. */
+struct as_cert *as_cert_next_locked(void);
 
 /* c's first attempt has ended (or it will never have one): wakes the
  * start-up wait.  Idempotent.  as_registry_lock must be held. */

@@ -213,19 +213,6 @@ static time_t refresh(struct as_cert *c, int *attempted)
     return fetch_and_verify(c, now);
 }
 
-/* The next certificate this process refreshes: the others' slots are
- * refreshed by the process that forked this one (see as_refresher_watch). */
-static struct as_cert *earliest_locked(void)
-{
-    struct as_cert *best = NULL;
-    pid_t me = getpid();
-    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
-        if (c->due != 0 && (best == NULL || c->due < best->due) &&
-            as_slot_fetcher(c->slot) == me)
-            best = c;
-    return best;
-}
-
 static void *run(void *arg)
 {
     (void)arg;
@@ -234,18 +221,21 @@ static void *run(void *arg)
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {
         as_cert_announce_pending_locked();
-        struct as_cert *c = earliest_locked();
+        /* The next certificate this process refreshes: the others' slots
+         * are refreshed by the process that forked this one (see
+         * as_refresher_watch). */
+        struct as_cert *c = as_cert_next_locked();
         time_t now = time(NULL);
         if (c == NULL) {
             pthread_cond_wait(&as_registry_cond, &as_registry_lock);
             continue;
         }
-        if (c->due > now) {
-            struct timespec until = { c->due, 0 };
+        if (c->due.at > now) {
+            struct timespec until = { c->due.at, 0 };
             pthread_cond_timedwait(&as_registry_cond, &as_registry_lock, &until);
             continue;
         }
-        c->due = 0; /* taken */
+        as_cert_schedule_locked(c, 0); /* taken */
         pthread_mutex_unlock(&as_registry_lock);
 
         int attempted = 0;
@@ -254,7 +244,7 @@ static void *run(void *arg)
         as_fork_guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
-        c->due = c->forgotten ? 0 : next;
+        as_cert_schedule_locked(c, c->forgotten ? 0 : next);
         if (attempted)
             as_cert_settle_locked(c);
     }
@@ -308,8 +298,8 @@ void as_refresher_chain_added(void)
     pthread_mutex_lock(&as_registry_lock);
     time_t now = time(NULL);
     for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
-        if (c->due > now && c->due == c->learned + CHAIN_GRACE) {
-            c->due = now;
+        if (c->due.at > now && c->due.at == c->learned + CHAIN_GRACE) {
+            as_cert_schedule_locked(c, now);
             woken = 1;
         }
     if (woken)
@@ -341,8 +331,8 @@ void as_refresher_watch(void)
             /* A private copy made ours at fork; if it was in flight in the
              * parent's thread, fetch it again here. */
             if (!running && !c->forgotten && as_cert_responder(c)[0]) {
-                if (c->due == 0)
-                    c->due = now;
+                /* (or it was left out of the order while it was not ours) */
+                as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
                 own++;
             }
             continue;
@@ -356,8 +346,10 @@ void as_refresher_watch(void)
             continue;
         }
         taken++;
-        if (c->due == 0 && !c->forgotten && as_cert_responder(c)[0])
-            c->due = now; /* it was in flight in the process that is gone */
+        /* Back in this process's order; now if it was in flight in the
+         * process that is gone. */
+        if (!c->forgotten && as_cert_responder(c)[0])
+            as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
     }
     if (taken > 0)
         as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
