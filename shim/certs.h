@@ -42,6 +42,7 @@ struct as_cert {
     int stapled;                    /* a verified response was published */
     int issuer_missing_logged;
     int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
+    unsigned pool_seen;             /* as_pool_generation() when the chain lacked the issuer */
     char last_error[512];
 };
 

@@ -181,9 +181,11 @@ static time_t refresh(struct as_cert *c, int *attempted)
 {
     time_t now = time(NULL);
     *attempted = 0;
-    if (c->issuer == NULL && now < c->learned + CHAIN_GRACE &&
-        (c->issuer = as_issuer_from_chain(c)) == NULL)
-        return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
+    if (c->issuer == NULL && now < c->learned + CHAIN_GRACE) {
+        c->pool_seen = as_pool_generation();
+        if ((c->issuer = as_issuer_from_chain(c)) == NULL)
+            return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
+    }
     *attempted = 1;
     if (c->issuer == NULL) {
         const char *source = NULL;
@@ -244,6 +246,12 @@ static void *run(void *arg)
         as_fork_guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
+        /* A chain certificate that came while the pool was searched did
+         * not wake c (as_refresher_chain_added: it was taken): look again
+         * now rather than at the end of the grace period. */
+        if (!attempted && next == c->learned + CHAIN_GRACE &&
+            as_pool_generation() != c->pool_seen)
+            next = time(NULL);
         as_cert_schedule_locked(c, c->forgotten ? 0 : next);
         if (attempted)
             as_cert_settle_locked(c);
