@@ -98,17 +98,25 @@ struct as_cert *as_cert_next_locked(void)
 
 static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
+    /* The strings are sized to fit: an entry costs a few hundred bytes
+     * (bench/scale.sh counts them with ten thousand certificates). */
+    char name[256], ocsp[AS_MAX_URL], issuers[AS_MAX_URL];
+    X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
+    as_aia_urls(x, ocsp, issuers);
+    size_t nlen = strlen(name) + 1, olen = strlen(ocsp) + 1, ilen = strlen(issuers) + 1;
+
     if (!as_dueheap_reserve(&due_heap, ncerts + 1))
         return NULL;
-    struct as_cert *c = calloc(1, sizeof(*c));
+    struct as_cert *c = calloc(1, sizeof(*c) + nlen + olen + ilen);
     if (c == NULL || (c->slot = as_slot_new()) == NULL || !X509_up_ref(x)) {
         free(c);
         return NULL;
     }
     c->leaf = x;
     memcpy(c->fp, fp, 32);
-    X509_NAME_oneline(X509_get_subject_name(x), c->name, sizeof(c->name));
-    as_aia_urls(x, c->ocsp_url, c->ca_issuers_url);
+    c->name = memcpy(c->text, name, nlen);
+    c->ocsp_url = memcpy(c->text + nlen, ocsp, olen);
+    c->ca_issuers_url = memcpy(c->text + nlen + olen, issuers, ilen);
     c->learned = time(NULL);
 
     c->learned_how = how;

@@ -18,9 +18,9 @@
 struct as_cert {
     /* Set at registration, then read-only. */
     X509 *leaf;
-    char name[256];                 /* subject, for logs */
-    char ocsp_url[AS_MAX_URL];      /* AIA OCSP URL, "" if none */
-    char ca_issuers_url[AS_MAX_URL];
+    const char *name;               /* subject, for logs */
+    const char *ocsp_url;           /* AIA OCSP URL, "" if none */
+    const char *ca_issuers_url;     /* AIA caIssuers URL, "" if none */
     unsigned char fp[32];
     time_t learned;                 /* when it was registered */
     struct as_slot *slot;           /* the staple, shared with forked workers (cache.h) */
@@ -43,7 +43,9 @@ struct as_cert {
     int issuer_missing_logged;
     int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
     unsigned pool_seen;             /* as_pool_generation() when the chain lacked the issuer */
-    char last_error[512];
+    unsigned long long last_error;  /* hash of the last failure logged, 0 if none */
+
+    char text[];                    /* name, ocsp_url and ca_issuers_url point here */
 };
 
 /* Where c's responses come from: AUTOSTAPLE_RESPONDER, else its AIA OCSP

@@ -58,22 +58,33 @@ static void fmt_time(time_t t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* FNV-1a, never 0: tells a failure from the last one without keeping its
+ * text. */
+static unsigned long long hash_of(const char *s)
+{
+    unsigned long long h = 14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h != 0 ? h : 1;
+}
+
 /* A failed attempt: log it unless it repeats the last one; keep any good
  * response; back off. */
 static time_t failed(struct as_cert *c, time_t now, const char *why)
 {
+    unsigned long long h = hash_of(why);
     c->failures++;
     time_t held = as_slot_expires(c->slot, NULL);
     time_t at = as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max,
                               held, uniform());
-    int level = strcmp(c->last_error, why) != 0 ? AS_WARN : AS_DEBUG;
+    int level = c->last_error != h ? AS_WARN : AS_DEBUG;
     char until[32];
     fmt_time(held, until, sizeof(until));
     as_log(level, "certificate %s: OCSP from %s failed: %s; %s%s; retrying in %lld s",
            c->name, as_cert_responder(c), why,
            held > now ? "keeping the last good response until " : "no staple",
            held > now ? until : "", (long long)(at - now));
-    snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+    c->last_error = h;
     return at;
 }
 
@@ -95,7 +106,7 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
                (long long)(at - now));
     c->stapled = 1;
     c->failures = 0;
-    c->last_error[0] = '\0';
+    c->last_error = 0;
     return at;
 }
 
