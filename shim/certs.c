@@ -80,7 +80,20 @@ void as_cert_announce_pending_locked(void)
 
 void as_cert_schedule_locked(struct as_cert *c, time_t at)
 {
-    as_dueheap_set(&due_heap, &c->due, at); /* room made in create() */
+    if (!c->taken)
+        as_dueheap_set(&due_heap, &c->due, at); /* room made in create() */
+}
+
+void as_cert_take_locked(struct as_cert *c)
+{
+    as_dueheap_set(&due_heap, &c->due, 0);
+    c->taken = 1;
+}
+
+void as_cert_put_back_locked(struct as_cert *c, time_t at)
+{
+    c->taken = 0;
+    as_cert_schedule_locked(c, at);
 }
 
 struct as_cert *as_cert_next_locked(void)
@@ -234,6 +247,8 @@ void as_registry_child(void)
     pthread_mutex_unlock(&as_registry_lock);
     pthread_cond_init(&as_registry_cond, NULL);
     pthread_cond_init(&as_settled_cond, NULL);
-    for (struct as_cert *c = all; c != NULL; c = c->next)
+    for (struct as_cert *c = all; c != NULL; c = c->next) {
         as_slot_after_fork(c->slot);
+        c->taken = 0; /* the threads that had them are not here */
+    }
 }

@@ -33,6 +33,7 @@ struct as_cert {
     int forgotten;                  /* no context uses it any more: not refreshed */
     int mapped;                     /* X509 objects mapped to this entry */
     struct as_due due;              /* next fetch (due.at; 0 = none): see as_cert_schedule_locked */
+    int taken;                      /* a fetch thread works on it (as_cert_take_locked) */
     struct as_cert *next;
     struct as_cert *bucket_next;
 
@@ -78,10 +79,17 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
 void as_cert_attach(struct as_cert *c);
 void as_cert_detach(struct as_cert *c);
 
-/* c's next fetch at at (0: none; c is taken, or never fetched).  The
- * certificates with a next fetch are kept ordered by it (dueheap.h).
- * as_registry_lock must be held. */
+/* c's next fetch at at (0: none).  The certificates with a next fetch are
+ * kept ordered by it (dueheap.h).  Ignored while c is taken: the thread
+ * that has it decides (as_cert_put_back_locked).  as_registry_lock must be
+ * held. */
 void as_cert_schedule_locked(struct as_cert *c, time_t at);
+
+/* A fetch thread takes c (out of the order, so that no other thread takes
+ * it meanwhile), and puts it back with its next fetch (0: none).
+ * as_registry_lock must be held. */
+void as_cert_take_locked(struct as_cert *c);
+void as_cert_put_back_locked(struct as_cert *c, time_t at);
 
 /* The certificate due first among those this process refreshes (its slot's
  * fetcher is this process), NULL if none.  Others met on the way, refreshed
