@@ -42,7 +42,7 @@ static size_t size_of(int i, int r)
 int main(void)
 {
     static struct as_slot *slot[SLOTS + 10];
-    unsigned char buf[CAPACITY];
+    unsigned char buf[CAPACITY + 1];
 
     as_cache_configure(CAPACITY, SLOTS);
     int made = 1, stored = 1;
