@@ -1,4 +1,21 @@
-/* cache.c: see cache.h. */
+/* cache.c: see cache.h.
+ *
+ * The mapping, made at the first certificate:
+ *
+ *   meta      one cache line: how much of the packed area is handed out
+ *   headers   AUTOSTAPLE_MAX_CERTS slot headers (struct as_slot), dense
+ *   packed    responses packed one after the other: a slot's first response
+ *             gets a chunk here just big enough (plus SLACK for the small
+ *             changes of size between a response and the next), so that a
+ *             certificate costs its response's bytes, not a page
+ *   homes     AUTOSTAPLE_MAX_RESPONSE bytes per slot, for a response that
+ *             outgrows its packed chunk or needs more than PACKED_MAX
+ *
+ * Nothing is touched before it is used.  Each slot takes at most one chunk
+ * of PACKED_MAX bytes at most from the packed area, which therefore never
+ * runs out; a slot's home is its own.  A slot's chunk or home is taken by
+ * whichever process refreshes it, under the slot's lock; the packed area's
+ * counter is shared, so any of the server's processes may take. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -12,26 +29,38 @@
 
 #include "cache.h"
 
+#define LINE 64
+#define SLACK 128          /* room for a later response a little larger */
+#define PACKED_MAX 4096    /* the largest chunk taken from the packed area */
+#define ROUND(n) (((n) + LINE - 1) & ~(size_t)(LINE - 1))
+
 struct as_slot {
     pthread_mutex_t lock;  /* robust; process-shared in the mapping */
     int shared;            /* in the mapping (else private to a process) */
     int valid;             /* a whole response is held */
     int status;
+    _Atomic pid_t fetcher;
     time_t this_update;
     time_t expires;
     size_t len;
-    _Atomic pid_t fetcher;
-    size_t capacity;
-    unsigned char der[];
+    size_t room;           /* bytes at der */
+    unsigned char *der;    /* NULL until the first response */
+};
+
+struct meta {
+    _Atomic size_t packed_used;
 };
 
 static struct {
-    pthread_mutex_t lock;  /* creating the mapping */
-    size_t capacity, count, stride;
+    pthread_mutex_t lock;  /* creating the mapping, handing out slots */
+    size_t capacity, count;
+    size_t header_size, home_size;
     unsigned char *base;   /* the mapping, NULL until made */
-    _Atomic size_t used;   /* slots handed out, in this process's view */
+    struct meta *meta;
+    unsigned char *headers, *packed, *homes;
+    size_t used;           /* slots handed out, in this process's view */
     int failed;
-} arena = { PTHREAD_MUTEX_INITIALIZER, 16384, 1024, 0, NULL, 0, 0 };
+} arena = { PTHREAD_MUTEX_INITIALIZER, 16384, 1024, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0 };
 
 void as_cache_configure(size_t capacity, size_t count)
 {
@@ -39,7 +68,7 @@ void as_cache_configure(size_t capacity, size_t count)
     arena.count = count;
 }
 
-static void init_slot(struct as_slot *s, int shared, size_t capacity)
+static void init_slot(struct as_slot *s, int shared)
 {
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
@@ -50,8 +79,29 @@ static void init_slot(struct as_slot *s, int shared, size_t capacity)
     pthread_mutexattr_destroy(&attr);
     s->shared = shared;
     s->valid = 0;
-    s->capacity = capacity;
+    s->len = 0;
+    s->room = 0;
+    s->der = NULL;
     atomic_store(&s->fetcher, getpid());
+}
+
+static void make_mapping(void)
+{
+    arena.header_size = ROUND(sizeof(struct as_slot));
+    arena.home_size = ROUND(arena.capacity);
+    size_t n = arena.count;
+    size_t total = LINE + n * (arena.header_size + PACKED_MAX + arena.home_size);
+    void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        arena.failed = 1;
+        return;
+    }
+    arena.base = p;
+    arena.meta = p;
+    arena.headers = arena.base + LINE;
+    arena.packed = arena.headers + n * arena.header_size;
+    arena.homes = arena.packed + n * PACKED_MAX;
 }
 
 /* A slot from the mapping, made on first use.  The counter lives in this
@@ -60,19 +110,12 @@ static void init_slot(struct as_slot *s, int shared, size_t capacity)
 static struct as_slot *shared_slot(void)
 {
     pthread_mutex_lock(&arena.lock);
-    if (arena.base == NULL && !arena.failed) {
-        arena.stride = (sizeof(struct as_slot) + arena.capacity + 63) & ~(size_t)63;
-        void *p = mmap(NULL, arena.stride * arena.count, PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
-            arena.failed = 1;
-        else
-            arena.base = p;
-    }
+    if (arena.base == NULL && !arena.failed)
+        make_mapping();
     struct as_slot *s = NULL;
     if (arena.base != NULL && arena.used < arena.count) {
-        s = (struct as_slot *)(arena.base + arena.stride * arena.used++);
-        init_slot(s, 1, arena.capacity);
+        s = (struct as_slot *)(arena.headers + arena.header_size * arena.used++);
+        init_slot(s, 1);
     }
     pthread_mutex_unlock(&arena.lock);
     return s;
@@ -87,8 +130,8 @@ struct as_slot *as_slot_new(void)
     if (creator == 0)
         creator = getpid();
     struct as_slot *s = creator == getpid() ? shared_slot() : NULL;
-    if (s == NULL && (s = malloc(sizeof(*s) + arena.capacity)) != NULL)
-        init_slot(s, 0, arena.capacity);
+    if (s == NULL && (s = malloc(sizeof(*s))) != NULL)
+        init_slot(s, 0);
     return s;
 }
 
@@ -114,13 +157,44 @@ static void slot_lock(struct as_slot *s)
         pthread_mutex_consistent(&s->lock);
 }
 
+/* Room for len bytes in a shared slot (whose lock is held): its packed chunk
+ * the first time, if len is small enough and the packed area has room (it
+ * does, unless processes died holding chunks), else its home. */
+static void grow_shared(struct as_slot *s, size_t len)
+{
+    size_t want = ROUND(len + SLACK);
+    if (s->der == NULL && want <= PACKED_MAX) {
+        size_t at = atomic_fetch_add(&arena.meta->packed_used, want);
+        if (at + want <= arena.count * PACKED_MAX) {
+            s->der = arena.packed + at;
+            s->room = want;
+            return;
+        }
+    }
+    size_t index = (size_t)((unsigned char *)s - arena.headers) / arena.header_size;
+    s->der = arena.homes + index * arena.home_size;
+    s->room = arena.home_size;
+}
+
 int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int status,
                     time_t this_update, time_t expires)
 {
-    if (len > s->capacity)
+    if (len > arena.capacity)
         return 0;
+    unsigned char *fresh = NULL, *old = NULL;
     slot_lock(s);
+    if (len > s->room && !s->shared && (fresh = malloc(ROUND(len + SLACK))) == NULL) {
+        pthread_mutex_unlock(&s->lock); /* the held response stays */
+        return 0;
+    }
     s->valid = 0;
+    if (fresh != NULL) {
+        old = s->der;
+        s->der = fresh;
+        s->room = ROUND(len + SLACK);
+    } else if (len > s->room) {
+        grow_shared(s, len);
+    }
     memcpy(s->der, der, len);
     s->len = len;
     s->status = status;
@@ -128,6 +202,7 @@ int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int
     s->expires = expires;
     s->valid = 1;
     pthread_mutex_unlock(&s->lock);
+    free(old);
     return 1;
 }
 

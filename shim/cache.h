@@ -8,7 +8,8 @@
  * process killed in the middle of a write leaves an empty slot, never a torn
  * response.  Slots come from one mapping made at the first certificate; when
  * it is full (AUTOSTAPLE_MAX_CERTS), or cannot be made, slots are private to
- * the process. */
+ * the process.  A slot's response takes about its own size in memory: the
+ * mapping packs them (cache.c), and a private slot allocates what it holds. */
 #ifndef AS_CACHE_H
 #define AS_CACHE_H
 

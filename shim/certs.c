@@ -1,6 +1,8 @@
 /* certs.c: see certs.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -24,6 +26,8 @@ int as_unsettled;
 static struct as_ptrmap by_object;
 static struct as_cert *buckets[BUCKETS];
 static struct as_cert *all;
+static size_t ncerts;
+static struct as_dueheap due_heap; /* the certificates with a next fetch */
 static int unannounced;     /* entries learned quietly, not yet logged */
 
 struct as_cert *as_registry_first(void)
@@ -74,22 +78,63 @@ void as_cert_announce_pending_locked(void)
         }
 }
 
+void as_cert_schedule_locked(struct as_cert *c, time_t at)
+{
+    if (!c->taken)
+        as_dueheap_set(&due_heap, &c->due, at); /* room made in create() */
+}
+
+void as_cert_take_locked(struct as_cert *c)
+{
+    as_dueheap_set(&due_heap, &c->due, 0);
+    c->taken = 1;
+}
+
+void as_cert_put_back_locked(struct as_cert *c, time_t at)
+{
+    c->taken = 0;
+    as_cert_schedule_locked(c, at);
+}
+
+struct as_cert *as_cert_next_locked(void)
+{
+    pid_t me = getpid();
+    struct as_due *d;
+    while ((d = as_dueheap_top(&due_heap)) != NULL) {
+        struct as_cert *c = (struct as_cert *)((char *)d - offsetof(struct as_cert, due));
+        if (as_slot_fetcher(c->slot) == me)
+            return c;
+        as_dueheap_remove(&due_heap, d); /* another process refreshes it */
+    }
+    return NULL;
+}
+
 static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
-    struct as_cert *c = calloc(1, sizeof(*c));
+    /* The strings are sized to fit: an entry costs a few hundred bytes
+     * (bench/scale.sh counts them with ten thousand certificates). */
+    char name[256], ocsp[AS_MAX_URL], issuers[AS_MAX_URL];
+    X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
+    as_aia_urls(x, ocsp, issuers);
+    size_t nlen = strlen(name) + 1, olen = strlen(ocsp) + 1, ilen = strlen(issuers) + 1;
+
+    if (!as_dueheap_reserve(&due_heap, ncerts + 1))
+        return NULL;
+    struct as_cert *c = calloc(1, sizeof(*c) + nlen + olen + ilen);
     if (c == NULL || (c->slot = as_slot_new()) == NULL || !X509_up_ref(x)) {
         free(c);
         return NULL;
     }
     c->leaf = x;
     memcpy(c->fp, fp, 32);
-    X509_NAME_oneline(X509_get_subject_name(x), c->name, sizeof(c->name));
-    as_aia_urls(x, c->ocsp_url, c->ca_issuers_url);
+    c->name = memcpy(c->text, name, nlen);
+    c->ocsp_url = memcpy(c->text + nlen, ocsp, olen);
+    c->ca_issuers_url = memcpy(c->text + nlen + olen, issuers, ilen);
     c->learned = time(NULL);
 
     c->learned_how = how;
     if (as_cert_responder(c)[0] != '\0') {
-        c->due = c->learned;
+        as_cert_schedule_locked(c, c->learned);
         as_unsettled++;
     } else {
         c->settled = 1;
@@ -106,6 +151,7 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     buckets[b] = c;
     c->next = all;
     all = c;
+    ncerts++;
     return c;
 }
 
@@ -139,7 +185,7 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
             else
                 X509_free(x);
         }
-        if (fresh && c != NULL && c->due != 0)
+        if (fresh && c != NULL && c->due.at != 0)
             as_refresher_wake_locked();
     }
     pthread_mutex_unlock(&as_registry_lock);
@@ -164,7 +210,8 @@ void as_cert_attach(struct as_cert *c)
             /* From the response it holds, if that is still good. */
             time_t now = time(NULL), this_update;
             time_t expires = as_slot_expires(c->slot, &this_update);
-            c->due = expires > now ? as_next_refresh(now, this_update, expires, 0.5) : now;
+            as_cert_schedule_locked(c, expires > now ? as_next_refresh(now, this_update,
+                                                                       expires, 0.5) : now);
             as_log(AS_INFO, "certificate %s is in use again: refreshing it", c->name);
             as_refresher_wake_locked();
         }
@@ -177,7 +224,7 @@ void as_cert_detach(struct as_cert *c)
     pthread_mutex_lock(&as_registry_lock);
     if (c->contexts > 0 && --c->contexts == 0 && !c->forgotten) {
         c->forgotten = 1;
-        c->due = 0;
+        as_cert_schedule_locked(c, 0);
         as_cert_settle_locked(c);
         as_log(AS_DEBUG, "certificate %s is no longer used by the server: "
                "no longer refreshing it", c->name);
@@ -200,6 +247,8 @@ void as_registry_child(void)
     pthread_mutex_unlock(&as_registry_lock);
     pthread_cond_init(&as_registry_cond, NULL);
     pthread_cond_init(&as_settled_cond, NULL);
-    for (struct as_cert *c = all; c != NULL; c = c->next)
+    for (struct as_cert *c = all; c != NULL; c = c->next) {
         as_slot_after_fork(c->slot);
+        c->taken = 0; /* the threads that had them are not here */
+    }
 }

@@ -12,14 +12,15 @@
 #include <openssl/x509.h>
 
 #include "cache.h"
+#include "dueheap.h"
 #include "ocsp.h"
 
 struct as_cert {
     /* Set at registration, then read-only. */
     X509 *leaf;
-    char name[256];                 /* subject, for logs */
-    char ocsp_url[AS_MAX_URL];      /* AIA OCSP URL, "" if none */
-    char ca_issuers_url[AS_MAX_URL];
+    const char *name;               /* subject, for logs */
+    const char *ocsp_url;           /* AIA OCSP URL, "" if none */
+    const char *ca_issuers_url;     /* AIA caIssuers URL, "" if none */
     unsigned char fp[32];
     time_t learned;                 /* when it was registered */
     struct as_slot *slot;           /* the staple, shared with forked workers (cache.h) */
@@ -31,7 +32,8 @@ struct as_cert {
     int contexts;                   /* live SSL_CTXs that loaded it */
     int forgotten;                  /* no context uses it any more: not refreshed */
     int mapped;                     /* X509 objects mapped to this entry */
-    time_t due;                     /* next fetch; 0 = never (no responder) */
+    struct as_due due;              /* next fetch (due.at; 0 = none): see as_cert_schedule_locked */
+    int taken;                      /* a fetch thread works on it (as_cert_take_locked) */
     struct as_cert *next;
     struct as_cert *bucket_next;
 
@@ -41,7 +43,10 @@ struct as_cert {
     int stapled;                    /* a verified response was published */
     int issuer_missing_logged;
     int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
-    char last_error[512];
+    unsigned pool_seen;             /* as_pool_generation() when the chain lacked the issuer */
+    unsigned long long last_error;  /* hash of the last failure logged, 0 if none */
+
+    char text[];                    /* name, ocsp_url and ca_issuers_url point here */
 };
 
 /* Where c's responses come from: AUTOSTAPLE_RESPONDER, else its AIA OCSP
@@ -73,6 +78,25 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
  * takes the registry lock. */
 void as_cert_attach(struct as_cert *c);
 void as_cert_detach(struct as_cert *c);
+
+/* c's next fetch at at (0: none).  The certificates with a next fetch are
+ * kept ordered by it (dueheap.h).  Ignored while c is taken: the thread
+ * that has it decides (as_cert_put_back_locked).  as_registry_lock must be
+ * held. */
+void as_cert_schedule_locked(struct as_cert *c, time_t at);
+
+/* A fetch thread takes c (out of the order, so that no other thread takes
+ * it meanwhile), and puts it back with its next fetch (0: none).
+ * as_registry_lock must be held. */
+void as_cert_take_locked(struct as_cert *c);
+void as_cert_put_back_locked(struct as_cert *c, time_t at);
+
+/* The certificate due first among those this process refreshes (its slot's
+ * fetcher is this process), NULL if none.  Others met on the way, refreshed
+ * by another process, leave the order but keep their due.at ("parked"):
+ * as_cert_schedule_locked puts them back if this process takes them over.
+ * as_registry_lock must be held. */
+struct as_cert *as_cert_next_locked(void);
 
 /* c's first attempt has ended (or it will never have one): wakes the
  * start-up wait.  Idempotent.  as_registry_lock must be held. */

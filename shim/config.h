@@ -19,6 +19,7 @@ struct as_config {
     long startup_wait;    /* AUTOSTAPLE_STARTUP_WAIT: bound on waiting for first fetches */
     char cache_dir[1024]; /* AUTOSTAPLE_CACHE_DIR: saved responses, "" = none */
     long max_certs;       /* AUTOSTAPLE_MAX_CERTS: slots shared with forked workers */
+    long max_fetches;     /* AUTOSTAPLE_MAX_FETCHES: exchanges with responders at a time */
 };
 
 /* A warning about a bad value shows at most AS_CONFIG_SHOWN_MAX bytes of it

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static STACK_OF(X509) *pool;        /* under pool_lock */
+static atomic_uint pool_generation; /* certificates ever added to the pool */
 static STACK_OF(X509) *bundle;      /* refresher only */
 static int bundle_loaded;
 
@@ -42,6 +44,8 @@ void as_pool_add(X509 *x)
         added = sk_X509_push(pool, x) > 0;
         if (!added)
             X509_free(x);
+        else
+            atomic_fetch_add(&pool_generation, 1);
     }
     pthread_mutex_unlock(&pool_lock);
     ERR_pop_to_mark();
@@ -63,6 +67,11 @@ static X509 *search(STACK_OF(X509) *list, X509 *leaf)
             return cand;
     }
     return NULL;
+}
+
+unsigned as_pool_generation(void)
+{
+    return atomic_load(&pool_generation);
 }
 
 X509 *as_issuer_from_chain(struct as_cert *c)

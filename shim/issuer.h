@@ -14,6 +14,10 @@ struct as_cert;
 void as_pool_add(X509 *x);
 void as_pool_add_chain(STACK_OF(X509) *chain);
 
+/* How many certificates the pool has taken so far: a change tells that a
+ * search of it may now find more.  Any thread. */
+unsigned as_pool_generation(void);
+
 /* The issuer of c->leaf from the server's own chains, with a reference for
  * the caller, or NULL.  Refresher thread only. */
 X509 *as_issuer_from_chain(struct as_cert *c);

@@ -1,7 +1,11 @@
-/* refresher.c: see refresher.h.  The thread holds as_registry_lock only
+/* refresher.c: see refresher.h.  A fetch thread holds as_registry_lock only
  * while choosing the next certificate; fetching and verifying happen with
  * no lock held, and the result is published through the certificate's slot
- * (cache.h).  Everything under "Refresher thread only" in certs.h is its. */
+ * (cache.h).  Everything under "Refresher thread only" in certs.h belongs to
+ * the thread that took the certificate (one at a time: a taken certificate
+ * is out of the order until it is put back).  State shared by the threads
+ * (the CA bundle, libcurl's set-up) is only touched under the fork guard,
+ * which one thread holds at a time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <semaphore.h>
@@ -31,9 +35,15 @@
 /* Servers add their chain after the certificate: give them this long before
  * looking for the issuer anywhere else. */
 #define CHAIN_GRACE 2
-
 atomic_int as_stopping;
-static int running;                    /* under as_registry_lock */
+/* Fetch threads: one started with the first certificate to fetch, more
+ * while certificates wait and every thread is busy, up to
+ * AUTOSTAPLE_MAX_FETCHES; they stay (idle) until the process exits.  Under
+ * as_registry_lock. */
+static int threads;
+static pthread_t tids[64];             /* AUTOSTAPLE_MAX_FETCHES at most */
+static int idle;                       /* threads waiting for work */
+static time_t watch_until;             /* the earliest time one of them waits for, 0 if none */
 static atomic_int watching;             /* some slots are refreshed elsewhere */
 static _Atomic time_t next_watch;
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
@@ -58,22 +68,35 @@ static void fmt_time(time_t t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* FNV-1a, never 0: tells a failure from the last one without keeping its
+ * text. */
+static unsigned long long hash_of(const char *s)
+{
+    unsigned long long h = 14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h != 0 ? h : 1;
+}
+
 /* A failed attempt: log it unless it repeats the last one; keep any good
  * response; back off. */
 static time_t failed(struct as_cert *c, time_t now, const char *why)
 {
+    if (atomic_load(&as_stopping))
+        return 0; /* the process exits: an exchange cut short is no news */
+    unsigned long long h = hash_of(why);
     c->failures++;
     time_t held = as_slot_expires(c->slot, NULL);
     time_t at = as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max,
                               held, uniform());
-    int level = strcmp(c->last_error, why) != 0 ? AS_WARN : AS_DEBUG;
+    int level = c->last_error != h ? AS_WARN : AS_DEBUG;
     char until[32];
     fmt_time(held, until, sizeof(until));
     as_log(level, "certificate %s: OCSP from %s failed: %s; %s%s; retrying in %lld s",
            c->name, as_cert_responder(c), why,
            held > now ? "keeping the last good response until " : "no staple",
            held > now ? until : "", (long long)(at - now));
-    snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+    c->last_error = h;
     return at;
 }
 
@@ -95,7 +118,7 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
                (long long)(at - now));
     c->stapled = 1;
     c->failures = 0;
-    c->last_error[0] = '\0';
+    c->last_error = 0;
     return at;
 }
 
@@ -181,14 +204,18 @@ static time_t refresh(struct as_cert *c, int *attempted)
 {
     time_t now = time(NULL);
     *attempted = 0;
-    if (c->issuer == NULL && now < c->learned + CHAIN_GRACE &&
-        (c->issuer = as_issuer_from_chain(c)) == NULL)
-        return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
+    if (c->issuer == NULL && now < c->learned + CHAIN_GRACE) {
+        c->pool_seen = as_pool_generation();
+        if ((c->issuer = as_issuer_from_chain(c)) == NULL)
+            return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
+    }
     *attempted = 1;
     if (c->issuer == NULL) {
         const char *source = NULL;
         char why[600];
         c->issuer = as_issuer_find(c, &source, why, sizeof(why));
+        if (c->issuer == NULL && atomic_load(&as_stopping))
+            return 0;
         if (c->issuer == NULL) {
             if (!c->issuer_missing_logged)
                 as_log(AS_ERROR, "certificate %s: issuer not found (not in the server's "
@@ -213,17 +240,40 @@ static time_t refresh(struct as_cert *c, int *attempted)
     return fetch_and_verify(c, now);
 }
 
-/* The next certificate this process refreshes: the others' slots are
- * refreshed by the process that forked this one (see as_refresher_watch). */
-static struct as_cert *earliest_locked(void)
+static int start_locked(void);
+
+/* Nothing due now: wait for the next certificate (c, NULL if none) or a
+ * wake-up.  An idle thread waits for c's time unless another already waits
+ * for that time or an earlier one; the others wait to be woken.  Whatever
+ * makes a certificate due sooner wakes one (as_refresher_wake_locked),
+ * which then waits for the new time. */
+static void wait_locked(struct as_cert *c)
 {
-    struct as_cert *best = NULL;
-    pid_t me = getpid();
-    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
-        if (c->due != 0 && (best == NULL || c->due < best->due) &&
-            as_slot_fetcher(c->slot) == me)
-            best = c;
-    return best;
+    idle++;
+    if (c != NULL && (watch_until == 0 || c->due.at < watch_until)) {
+        time_t mine = c->due.at;
+        struct timespec t = { mine, 0 };
+        watch_until = mine;
+        pthread_cond_timedwait(&as_registry_cond, &as_registry_lock, &t);
+        if (watch_until == mine)
+            watch_until = 0;
+    } else {
+        pthread_cond_wait(&as_registry_cond, &as_registry_lock);
+    }
+    idle--;
+}
+
+/* Work may be waiting: wake an idle thread, or if none is idle and a
+ * certificate is due now, start one more, up to AUTOSTAPLE_MAX_FETCHES
+ * exchanges with responders at a time. */
+static void spread_locked(void)
+{
+    struct as_cert *next = as_cert_next_locked();
+    if (idle > 0)
+        pthread_cond_signal(&as_registry_cond);
+    else if (threads == 0 ||
+             (next != NULL && next->due.at <= time(NULL) && threads < as_cfg.max_fetches))
+        start_locked();
 }
 
 static void *run(void *arg)
@@ -234,18 +284,19 @@ static void *run(void *arg)
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {
         as_cert_announce_pending_locked();
-        struct as_cert *c = earliest_locked();
+        /* The next certificate this process refreshes: the others' slots
+         * are refreshed by the process that forked this one (see
+         * as_refresher_watch). */
+        struct as_cert *c = as_cert_next_locked();
         time_t now = time(NULL);
-        if (c == NULL) {
-            pthread_cond_wait(&as_registry_cond, &as_registry_lock);
+        if (c == NULL || c->due.at > now) {
+            wait_locked(c);
             continue;
         }
-        if (c->due > now) {
-            struct timespec until = { c->due, 0 };
-            pthread_cond_timedwait(&as_registry_cond, &as_registry_lock, &until);
-            continue;
-        }
-        c->due = 0; /* taken */
+        as_cert_take_locked(c);
+        /* This thread may have been the one waiting for the next due
+         * time: another takes its place, or the next certificate. */
+        spread_locked();
         pthread_mutex_unlock(&as_registry_lock);
 
         int attempted = 0;
@@ -254,34 +305,48 @@ static void *run(void *arg)
         as_fork_guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
-        c->due = c->forgotten ? 0 : next;
+        /* A chain certificate that came while the pool was searched did
+         * not wake c (as_refresher_chain_added: it was taken): look again
+         * now rather than at the end of the grace period. */
+        if (!attempted && next == c->learned + CHAIN_GRACE &&
+            as_pool_generation() != c->pool_seen)
+            next = time(NULL);
+        as_cert_put_back_locked(c, c->forgotten ? 0 : next);
         if (attempted)
             as_cert_settle_locked(c);
     }
-    running = 0;
+    /* The process exits: as_refresher_stop waits for this thread to end
+     * (OpenSSL's per-thread clean-up included) before OPENSSL_cleanup. */
     pthread_mutex_unlock(&as_registry_lock);
     return NULL;
 }
 
-static void start_locked(void)
+/* One more fetch thread; 0 if it cannot be started. */
+static int start_locked(void)
 {
     pthread_attr_t attr;
     pthread_t tid;
     sigset_t all, old;
 
+    if ((size_t)threads >= sizeof(tids) / sizeof(tids[0]))
+        return 0; /* not reached: AUTOSTAPLE_MAX_FETCHES is at most 64 */
     /* The thread takes no signals: they stay the application's business. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 512 * 1024);
     sem_init(&started, 0, 0);
     int err = pthread_create(&tid, &attr, run, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
-        as_log(AS_ERROR, "cannot start the refresher thread: %s; not stapling", strerror(err));
-        return;
+        if (threads == 0)
+            as_log(AS_ERROR, "cannot start the refresher thread: %s; not stapling",
+                   strerror(err));
+        else
+            as_log(AS_DEBUG, "cannot start one more fetch thread: %s; %d at work",
+                   strerror(err), threads);
+        return 0;
     }
     /* Return only once the thread runs our code: a server that forks right
      * after loading its certificates must not fork in the middle of the
@@ -290,16 +355,14 @@ static void start_locked(void)
     while (sem_wait(&started) != 0 && errno == EINTR)
         ;
     pthread_setname_np(tid, "autostaple");
-    running = 1;
+    tids[threads++] = tid;
+    return 1;
 }
 
 void as_refresher_wake_locked(void)
 {
-    if (as_stopping)
-        return;
-    if (!running)
-        start_locked();
-    pthread_cond_signal(&as_registry_cond);
+    if (!as_stopping)
+        spread_locked();
 }
 
 void as_refresher_chain_added(void)
@@ -308,12 +371,12 @@ void as_refresher_chain_added(void)
     pthread_mutex_lock(&as_registry_lock);
     time_t now = time(NULL);
     for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
-        if (c->due > now && c->due == c->learned + CHAIN_GRACE) {
-            c->due = now;
+        if (c->due.at > now && c->due.at == c->learned + CHAIN_GRACE) {
+            as_cert_schedule_locked(c, now);
             woken = 1;
         }
     if (woken)
-        pthread_cond_signal(&as_registry_cond);
+        as_refresher_wake_locked();
     pthread_mutex_unlock(&as_registry_lock);
 }
 
@@ -340,9 +403,9 @@ void as_refresher_watch(void)
         if (f == me) {
             /* A private copy made ours at fork; if it was in flight in the
              * parent's thread, fetch it again here. */
-            if (!running && !c->forgotten && as_cert_responder(c)[0]) {
-                if (c->due == 0)
-                    c->due = now;
+            if (threads == 0 && !c->forgotten && as_cert_responder(c)[0]) {
+                /* (or it was left out of the order while it was not ours) */
+                as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
                 own++;
             }
             continue;
@@ -356,8 +419,10 @@ void as_refresher_watch(void)
             continue;
         }
         taken++;
-        if (c->due == 0 && !c->forgotten && as_cert_responder(c)[0])
-            c->due = now; /* it was in flight in the process that is gone */
+        /* Back in this process's order; now if it was in flight in the
+         * process that is gone. */
+        if (!c->forgotten && as_cert_responder(c)[0])
+            as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
     }
     if (taken > 0)
         as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
@@ -397,24 +462,33 @@ void as_refresher_child(void)
 {
     if (guard_taken_for_fork)
         pthread_mutex_unlock(&fork_guard);
-    /* The thread is gone.  The certificates stay refreshed by the process
+    /* The threads are gone.  The certificates stay refreshed by the process
      * that forked this one; this one watches that it lives on. */
-    running = 0;
+    threads = 0;
+    idle = 0;
+    watch_until = 0;
     atomic_store(&watching, 1);
     atomic_store(&next_watch, 0);
 }
 
 void as_refresher_stop(void)
 {
+    pthread_t ending[sizeof(tids) / sizeof(tids[0])];
     as_stopping = 1;
     pthread_mutex_lock(&as_registry_lock);
     pthread_cond_broadcast(&as_registry_cond);
+    int n = threads;
+    memcpy(ending, tids, sizeof(ending));
     pthread_mutex_unlock(&as_registry_lock);
-    /* Keep the guard: the thread must not touch OpenSSL again while its
-     * exit handlers run.  A fetch in progress notices as_stopping within a
-     * second (fetch.c). */
+    /* Wait for the threads to end, OpenSSL's per-thread clean-up included,
+     * before OpenSSL's own exit handler runs.  A fetch in progress notices
+     * as_stopping within a second (fetch.c).  Then keep the guard: a thread
+     * still there must not touch OpenSSL again while the exit handlers run. */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 2;
+    for (int i = 0; i < n; i++)
+        if (!pthread_equal(ending[i], pthread_self()))
+            pthread_timedjoin_np(ending[i], NULL, &until);
     pthread_mutex_timedlock(&fork_guard, &until);
 }

@@ -1,7 +1,8 @@
-/* refresher.h: the background thread that fetches, verifies and publishes
- * responses.  It starts when the first certificate with a responder is
- * learned, and again lazily in a child after fork (threads do not survive
- * fork).  No handshake ever waits for it. */
+/* refresher.h: the background threads that fetch, verify and publish
+ * responses.  The first starts when the first certificate with a responder
+ * is learned, and again lazily in a child after fork (threads do not survive
+ * fork); more, up to AUTOSTAPLE_MAX_FETCHES, while certificates are due and
+ * every thread is busy.  No handshake ever waits for them. */
 #ifndef AS_REFRESHER_H
 #define AS_REFRESHER_H
 
@@ -9,7 +10,8 @@
 #include <stdatomic.h>
 extern atomic_int as_stopping;
 
-/* Something became due: start the thread if needed and wake it.
+/* Something became due: wake an idle thread, or start one if none is idle
+ * and a certificate is due now (within AUTOSTAPLE_MAX_FETCHES).
  * as_registry_lock must be held. */
 void as_refresher_wake_locked(void);
 
@@ -23,11 +25,12 @@ void as_refresher_chain_added(void);
  * (a daemon's first process exits after forking). */
 void as_refresher_watch(void);
 
-/* The fork guard.  The refresher holds it whenever it may be inside OpenSSL
- * or the dynamic loader (whose locks a fork would copy held into the
+/* The fork guard.  A fetch thread holds it whenever it may be inside
+ * OpenSSL or the dynamic loader (whose locks a fork would copy held into the
  * child), and lets go of it only to wait on the network (as_fetch does, for
  * plain HTTP).  pthread_atfork's prepare handler takes it, so a server that
- * forks waits at most for one verification, never for a fetch. */
+ * forks waits at most for one verification, never for a fetch.  One thread
+ * holds it at a time: what the threads share is touched only under it. */
 void as_fork_guard_enter(void);
 void as_fork_guard_leave(void);
 
@@ -36,8 +39,8 @@ void as_refresher_prepare(void);
 void as_refresher_parent(void);
 void as_refresher_child(void);
 
-/* At exit: stop starting work and wait briefly for the thread to park, so
- * that OpenSSL's own exit handlers do not run under its feet. */
+/* At exit: stop starting work and wait briefly for the threads to park, so
+ * that OpenSSL's own exit handlers do not run under their feet. */
 void as_refresher_stop(void);
 
 #endif

@@ -2,7 +2,7 @@
  * fakeresponder: a (mis)behaving HTTP server for OCSP / caIssuers tests.
  *
  * fakeresponder -port P -mode MODE [-file F] [-size N] [-log F]
- *               [-max-seconds S] [-bind ADDR]
+ *               [-max-seconds S] [-bind ADDR] [-delay MS] [-peak F]
  *               [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]
  *               [-rsigner F -rkey F [-valid S] [-flaky]]
  *
@@ -11,7 +11,10 @@
  * real port; "[::1]:P" for IPv6) on stdout once accepting, and
  * serves each connection on its own thread, one request per connection
  * ("Connection: close").  Each complete request appends "METHOD PATH\n" to the
- * -log file.  Exits 0 on SIGTERM/SIGINT or after -max-seconds (default 300).
+ * -log file.  -delay MS: wait MS milliseconds after reading a request before
+ * answering it.  -peak F: F holds the largest number of requests at once so
+ * far between being read and the end of their delay (rewritten when it
+ * grows): never more than the client had open at that moment.  Exits 0 on SIGTERM/SIGINT or after -max-seconds (default 300).
  *
  * Modes:
  *   file       200 application/ocsp-response, body = -file (re-read per request)
@@ -76,6 +79,8 @@ static struct {
     int nmin;
     long valid;
     int flaky;
+    long delay_ms;
+    const char *peak;
     X509 *signer;       /* mode sign */
     EVP_PKEY *signkey;
 } opt = { .valid = 3600, .openssl = "openssl", .nmin = 60, .size = 100LL * 1024 * 1024 };
@@ -537,6 +542,33 @@ static void serve_dir(int fd, const struct req *r)
     free(full);
 }
 
+static atomic_int in_flight, peak;
+
+/* One more request being answered: -peak's file follows the highest count. */
+static void enter_request(void)
+{
+    int now = atomic_fetch_add(&in_flight, 1) + 1, high = atomic_load(&peak);
+
+    while (now > high && !atomic_compare_exchange_weak(&peak, &high, now))
+        ;
+    if (now > high && opt.peak != NULL) {
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        char tmp[4096], line[32];
+        int fd, n;
+
+        /* the highest count when this thread writes, not when it entered */
+        pthread_mutex_lock(&lock);
+        n = snprintf(line, sizeof(line), "%d\n", atomic_load(&peak));
+        snprintf(tmp, sizeof(tmp), "%s.tmp", opt.peak);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0 && write(fd, line, (size_t)n) == n && close(fd) == 0)
+            rename(tmp, opt.peak);
+        else if (fd >= 0)
+            close(fd);
+        pthread_mutex_unlock(&lock);
+    }
+}
+
 static void *conn_thread(void *arg)
 {
     int fd = (int)(intptr_t)arg;
@@ -548,6 +580,10 @@ static void *conn_thread(void *arg)
     if (r == NULL || read_request(fd, r) < 0)
         goto done;
     log_request(r);
+    enter_request();
+    if (opt.delay_ms > 0)
+        usleep((useconds_t)opt.delay_ms * 1000);
+    atomic_fetch_sub(&in_flight, 1);
     if (opt.flaky) {
         static atomic_uint served;
         static const enum mode faults[] = { M_STATUS, M_GARBAGE, M_RESET, M_TRUNCATED };
@@ -671,7 +707,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fakeresponder -port P -mode MODE [-file F] [-size N] [-log F] "
-            "[-max-seconds S] [-bind ADDR]\n"
+            "[-max-seconds S] [-bind ADDR] [-delay MS] [-peak F]\n"
             "       [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]\n"
             "MODE: file dir ocsp status:N html garbage big hang slow reset redirect "
             "truncated trylater sign\n");
@@ -753,6 +789,10 @@ int main(int argc, char **argv)
             opt.valid = atol(v);
         else if (strcmp(a, "-bind") == 0)
             bind_addr = v;
+        else if (strcmp(a, "-delay") == 0)
+            opt.delay_ms = atol(v);
+        else if (strcmp(a, "-peak") == 0)
+            opt.peak = v;
         else
             usage();
     }

@@ -57,6 +57,18 @@ is "$(stapled_serial)" "$(serial leaf-rsa)" "sni: the default certificate's resp
 check "sni: curl verifies sni.test" curl_verify "$PORT" sni.test
 check "sni: curl verifies good.test" curl_verify "$PORT" good.test
 
+# The same from a list file (-sni-list, how bench/scale.sh loads thousands):
+# names are looked up case-insensitively, the first of two equal names wins.
+{
+    echo "# comment"
+    echo "SNI.test:$AS_PKI/leaf-sni.pem:$AS_PKI/leaf-sni.key:$AS_PKI/chain.pem"
+    echo
+    echo "sni.TEST:$AS_PKI/leaf-ec.pem:$AS_PKI/leaf-ec.key:$AS_PKI/chain.pem"
+} >"$T/sni.list"
+fixture sni-list "${rsa[@]}" -sni-list "$T/sni.list"
+check "sni-list: the switched-to context staples" wait_for_staple good "$PORT" 5 sni.test
+is "$(stapled_serial)" "$(serial leaf-sni)" "sni-list: the first context of that name, with its response"
+
 for v in 1.2 1.3; do
     fixture "tls$v" "${rsa[@]}" -tls "$v"
     check "TLS $v only: staples" wait_for_staple good "$PORT" 5

@@ -8,7 +8,7 @@
  * Usage:
  *   fixture_server -port P -cert F -key F [-chain F] [-load MODE]
  *                  [-cert2 F -key2 F] [-sni NAME:CERT:KEY[:CHAIN]]...
- *                  [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]
+ *                  [-sni-list FILE] [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]
  *                  [-tls 1.2|1.3] [-threads N] [-max-seconds S]
  *                  [-reload-on-hup] [-verify-client CAFILE]
  *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]
@@ -42,7 +42,11 @@
  * -sni NAME:CERT:KEY[:CHAIN]: one more context per NAME, loaded the "use"
  *   way; the default context's servername callback switches to it with
  *   SSL_set_SSL_CTX when the client's SNI equals NAME (case-insensitive).
- *   File names must not contain ':'.
+ *   File names must not contain ':'.  Any number of them; the callback
+ *   finds the name in a hash table (the first NAME given wins).
+ * -sni-list FILE: one -sni argument (NAME:CERT:KEY[:CHAIN]) per line of
+ *   FILE; empty lines and lines starting with '#' are skipped.  May be given
+ *   with -sni and more than once; the contexts are made in argument order.
  * -own-cb: the server's own status callback (SSL_CTX_set_tlsext_status_cb)
  *   on every context, installed after the certificates are loaded (like
  *   nginx/Apache do), or before anything is loaded with -own-cb-early.
@@ -133,7 +137,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#define MAX_SNI 256
 #define MAX_THREADS 64
 #define MAX_WORKERS 64
 #define MAX_CHILDREN 256     /* live workers or per-connection children */
@@ -170,8 +173,10 @@ static struct config {
     const char *cert, *key, *chain;
     enum load_mode mode;
     const char *cert2, *key2;
-    struct sni_spec sni[MAX_SNI];
-    int nsni;
+    struct sni_spec *sni;          /* -sni and -sni-list, in order */
+    int nsni, sni_cap;
+    int *sni_table;                /* open addressing: index into sni, -1 = empty */
+    size_t sni_mask;
     enum own_cb own;
     const char *own_file;
     int own_early;
@@ -195,7 +200,7 @@ static struct config {
 struct ctxset {
     int refs;                      /* protected by set_lock */
     SSL_CTX *ctx;                  /* default context */
-    SSL_CTX *sni_ctx[MAX_SNI];
+    SSL_CTX **sni_ctx;             /* one per cfg.sni, the first nsni made */
     int nsni;
     X509 *leaf;                    /* "ssl" mode: loaded once per set */
     EVP_PKEY *pkey;
@@ -252,7 +257,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fixture_server -port P -cert F -key F [-chain F] [-load MODE]\n"
-            "         [-cert2 F -key2 F] [-sni NAME:CERT:KEY[:CHAIN]]...\n"
+            "         [-cert2 F -key2 F] [-sni NAME:CERT:KEY[:CHAIN]]... [-sni-list FILE]\n"
             "         [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]\n"
             "         [-tls 1.2|1.3] [-threads N] [-max-seconds S] [-reload-on-hup]\n"
             "         [-verify-client CAFILE]\n"
@@ -404,6 +409,57 @@ static int own_status_cb(SSL *ssl, void *arg)
     }
 }
 
+/* FNV-1a of a name, case-folded (SNI names compare case-insensitively). */
+static size_t name_hash(const char *name)
+{
+    size_t h = 14695981039346656037ULL;
+
+    for (; *name != '\0'; name++) {
+        h ^= (unsigned char)(*name >= 'A' && *name <= 'Z' ? *name + 32 : *name);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The first -sni entry named name, or -1. */
+static int sni_lookup(const char *name)
+{
+    size_t i;
+
+    if (cfg.sni_table == NULL)
+        return -1;
+    for (i = name_hash(name) & cfg.sni_mask; cfg.sni_table[i] >= 0;
+         i = (i + 1) & cfg.sni_mask)
+        if (strcasecmp(name, cfg.sni[cfg.sni_table[i]].name) == 0)
+            return cfg.sni_table[i];
+    return -1;
+}
+
+/* The table sni_lookup reads, at most half full; made once, before the
+ * contexts. */
+static void index_sni(void)
+{
+    size_t size = 16, i;
+    int n;
+
+    while (size < (size_t)cfg.nsni * 2)
+        size *= 2;
+    cfg.sni_table = malloc(size * sizeof(int));
+    if (cfg.sni_table == NULL)
+        exit(1);
+    for (i = 0; i < size; i++)
+        cfg.sni_table[i] = -1;
+    cfg.sni_mask = size - 1;
+    for (n = 0; n < cfg.nsni; n++) {
+        if (sni_lookup(cfg.sni[n].name) >= 0)
+            continue; /* a duplicate: the first one wins */
+        for (i = name_hash(cfg.sni[n].name) & cfg.sni_mask; cfg.sni_table[i] >= 0;
+             i = (i + 1) & cfg.sni_mask)
+            ;
+        cfg.sni_table[i] = n;
+    }
+}
+
 static int servername_cb(SSL *ssl, int *alert, void *arg)
 {
     struct ctxset *set = arg;
@@ -413,13 +469,9 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
     (void)alert;
     if (name == NULL)
         return SSL_TLSEXT_ERR_OK;
-    for (i = 0; i < set->nsni; i++) {
-        if (strcasecmp(name, cfg.sni[i].name) == 0) {
-            if (SSL_set_SSL_CTX(ssl, set->sni_ctx[i]) == NULL)
-                return SSL_TLSEXT_ERR_ALERT_FATAL;
-            break;
-        }
-    }
+    i = sni_lookup(name);
+    if (i >= 0 && i < set->nsni && SSL_set_SSL_CTX(ssl, set->sni_ctx[i]) == NULL)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -506,9 +558,10 @@ static SSL_CTX *new_ctx(struct ctxset *set)
     return ctx;
 }
 
-/* The "use" path: PEM_read_X509 + SSL_CTX_use_certificate etc. */
+/* The "use" path: PEM_read_X509 + SSL_CTX_use_certificate etc.  The key
+ * is read from its file unless pkey is given (already read). */
 static int load_use(SSL_CTX *ctx, const char *cert, const char *key,
-                    STACK_OF(X509) *chain)
+                    STACK_OF(X509) *chain, EVP_PKEY *pkey)
 {
     X509 *x = read_x509(cert);
     EVP_PKEY *k;
@@ -526,7 +579,9 @@ static int load_use(SSL_CTX *ctx, const char *cert, const char *key,
         log_ssl("SSL_CTX_add1_chain_cert failed");
         return 0;
     }
-    if ((k = read_pkey(key)) == NULL)
+    if (pkey != NULL && EVP_PKEY_up_ref(pkey))
+        k = pkey;
+    else if ((k = read_pkey(key)) == NULL)
         return 0;
     ok = SSL_CTX_use_PrivateKey(ctx, k);
     EVP_PKEY_free(k);
@@ -626,7 +681,7 @@ static int load_primary(SSL_CTX *ctx, struct ctxset *set)
 {
     switch (cfg.mode) {
     case LOAD_USE:
-        return load_use(ctx, cfg.cert, cfg.key, set->chain);
+        return load_use(ctx, cfg.cert, cfg.key, set->chain, NULL);
     case LOAD_FILE:
         if (SSL_CTX_use_certificate_file(ctx, cfg.cert, SSL_FILETYPE_PEM) != 1) {
             log_ssl("SSL_CTX_use_certificate_file failed");
@@ -705,6 +760,7 @@ static void free_ctxset(struct ctxset *set)
     SSL_CTX_free(set->ctx);
     for (i = 0; i < set->nsni; i++)
         SSL_CTX_free(set->sni_ctx[i]);
+    free(set->sni_ctx);
     X509_free(set->leaf);
     EVP_PKEY_free(set->pkey);
     sk_X509_pop_free(set->chain, X509_free);
@@ -715,6 +771,9 @@ static void free_ctxset(struct ctxset *set)
 static struct ctxset *build_ctxset(void)
 {
     struct ctxset *set = calloc(1, sizeof(*set));
+    const char *sni_key_path = NULL, *sni_chain_path = NULL;
+    EVP_PKEY *sni_key = NULL;
+    STACK_OF(X509) *sni_chain = NULL;
     int i;
 
     if (set == NULL)
@@ -731,6 +790,8 @@ static struct ctxset *build_ctxset(void)
     }
     if (cfg.chain != NULL && (set->chain = read_chain(cfg.chain)) == NULL)
         goto fail;
+    if (cfg.nsni > 0 && (set->sni_ctx = calloc((size_t)cfg.nsni, sizeof(SSL_CTX *))) == NULL)
+        goto fail;
 
     if ((set->ctx = new_ctx(set)) == NULL)
         goto fail;
@@ -746,23 +807,38 @@ static struct ctxset *build_ctxset(void)
     if (!cfg.own_early)
         install_own_cb(set->ctx, set);
 
+    /* Each certificate file is read for its context; a key or chain file
+     * named by the previous -sni too is not parsed again (thousands of
+     * contexts sharing a key, bench/scale.sh: OpenSSL 3's key decoding
+     * costs half a millisecond each time). */
     for (i = 0; i < cfg.nsni; i++) {
-        STACK_OF(X509) *chain = NULL;
         int ok;
 
         if ((set->sni_ctx[i] = new_ctx(set)) == NULL)
             goto fail;
         set->nsni = i + 1;
-        if (cfg.sni[i].chain != NULL
-            && (chain = read_chain(cfg.sni[i].chain)) == NULL)
-            goto fail;
-        ok = load_use(set->sni_ctx[i], cfg.sni[i].cert, cfg.sni[i].key, chain);
-        sk_X509_pop_free(chain, X509_free);
+        if (sni_chain_path == NULL || cfg.sni[i].chain == NULL
+            || strcmp(sni_chain_path, cfg.sni[i].chain) != 0) {
+            sk_X509_pop_free(sni_chain, X509_free);
+            sni_chain = NULL;
+            sni_chain_path = cfg.sni[i].chain;
+            if (sni_chain_path != NULL && (sni_chain = read_chain(sni_chain_path)) == NULL)
+                goto fail;
+        }
+        if (sni_key_path == NULL || strcmp(sni_key_path, cfg.sni[i].key) != 0) {
+            EVP_PKEY_free(sni_key);
+            sni_key_path = cfg.sni[i].key;
+            if ((sni_key = read_pkey(sni_key_path)) == NULL)
+                goto fail;
+        }
+        ok = load_use(set->sni_ctx[i], cfg.sni[i].cert, cfg.sni[i].key, sni_chain, sni_key);
         if (!ok)
             goto fail;
         if (!cfg.own_early)
             install_own_cb(set->sni_ctx[i], set);
     }
+    sk_X509_pop_free(sni_chain, X509_free);
+    EVP_PKEY_free(sni_key);
     if (cfg.nsni > 0) {
         SSL_CTX_set_tlsext_servername_callback(set->ctx, servername_cb);
         SSL_CTX_set_tlsext_servername_arg(set->ctx, set);
@@ -770,6 +846,8 @@ static struct ctxset *build_ctxset(void)
     return set;
 fail:
     ERR_clear_error();
+    sk_X509_pop_free(sni_chain, X509_free);
+    EVP_PKEY_free(sni_key);
     free_ctxset(set);
     return NULL;
 }
@@ -1112,9 +1190,11 @@ static void parse_sni(const char *arg)
     char *copy, *parts[4] = { NULL, NULL, NULL, NULL }, *p, *colon = NULL;
     int n = 0;
 
-    if (cfg.nsni == MAX_SNI) {
-        fprintf(stderr, "fixture_server: too many -sni (max %d)\n", MAX_SNI);
-        usage();
+    if (cfg.nsni == cfg.sni_cap) {
+        cfg.sni_cap = cfg.sni_cap ? cfg.sni_cap * 2 : 16;
+        cfg.sni = realloc(cfg.sni, (size_t)cfg.sni_cap * sizeof(*cfg.sni));
+        if (cfg.sni == NULL)
+            exit(1);
     }
     copy = strdup(arg);
     if (copy == NULL)
@@ -1135,6 +1215,27 @@ static void parse_sni(const char *arg)
     s->cert = parts[1];
     s->key = parts[2];
     s->chain = (n == 4 && *parts[3] != '\0') ? parts[3] : NULL;
+}
+
+/* -sni-list FILE: a -sni argument per line. */
+static void parse_sni_list(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    size_t len;
+
+    if (f == NULL) {
+        fprintf(stderr, "fixture_server: -sni-list %s: %s\n", path, strerror(errno));
+        usage();
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        len = strlen(line);
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len > 0 && line[0] != '#')
+            parse_sni(line);
+    }
+    fclose(f);
 }
 
 static void parse_args(int argc, char **argv)
@@ -1189,6 +1290,8 @@ static void parse_args(int argc, char **argv)
             cfg.key2 = v;
         } else if (strcmp(o, "-sni") == 0) {
             parse_sni(v);
+        } else if (strcmp(o, "-sni-list") == 0) {
+            parse_sni_list(v);
         } else if (strcmp(o, "-own-cb") == 0) {
             if (strncmp(v, "staple:", 7) == 0 && v[7] != '\0') {
                 cfg.own = OWN_STAPLE;
@@ -1826,6 +1929,8 @@ int main(int argc, char **argv)
 
     parse_args(argc, argv);
     resolve_names();
+    if (cfg.nsni > 0)
+        index_sni();
 
     signal(SIGPIPE, SIG_IGN);
     set_handler(SIGTERM, on_stop);

@@ -50,6 +50,7 @@ int main(void)
     is_long(c.max_age, 86400, "MAX_AGE defaults to a day");
     is_long(c.fetch_issuer, 1, "FETCH_ISSUER defaults to on");
     is_long(c.startup_wait, 2, "STARTUP_WAIT defaults to 2 s");
+    is_long(c.max_fetches, 4, "MAX_FETCHES defaults to 4");
     is_str(c.cache_dir, "", "CACHE_DIR defaults to none");
 
     const char *good[][2] = {
@@ -100,7 +101,7 @@ int main(void)
         { "AUTOSTAPLE_RETRY_MAX", "3600" }, { "AUTOSTAPLE_MAX_AGE", "86400" },
         { "AUTOSTAPLE_SKEW", "300" }, { "AUTOSTAPLE_FETCH_ISSUER", "1" },
         { "AUTOSTAPLE_STARTUP_WAIT", "2" }, { "AUTOSTAPLE_CACHE_DIR", "(none)" },
-        { "AUTOSTAPLE_MAX_CERTS", "10000" },
+        { "AUTOSTAPLE_MAX_CERTS", "10000" }, { "AUTOSTAPLE_MAX_FETCHES", "4" },
     };
     static char huge[5001];
     memset(huge, '9', 5000);
