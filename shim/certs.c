@@ -201,12 +201,25 @@ void as_cert_settle_locked(struct as_cert *c)
     }
 }
 
+void as_cert_first_attempt_ended_locked(struct as_cert *c)
+{
+    c->first_ended = 1;
+    as_cert_settle_locked(c);
+}
+
 void as_cert_attach(struct as_cert *c)
 {
     pthread_mutex_lock(&as_registry_lock);
     if (c->contexts++ == 0 && c->forgotten) {
         c->forgotten = 0;
         if (as_cert_responder(c)[0] != '\0') {
+            /* Apache loads its configuration twice: a certificate let go
+             * before its first fetch ended is waited for again before the
+             * fork (as_core_wait_for_first_fetches). */
+            if (!c->first_ended && c->settled) {
+                c->settled = 0;
+                as_unsettled++;
+            }
             /* From the response it holds, if that is still good. */
             time_t now = time(NULL), this_update;
             time_t expires = as_slot_expires(c->slot, &this_update);

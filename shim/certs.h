@@ -28,7 +28,8 @@ struct as_cert {
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */
     int unannounced;                /* learned quietly, not logged yet */
-    int settled;                    /* its first fetch attempt has ended */
+    int settled;                    /* first attempt ended, or none is to come while forgotten */
+    int first_ended;                /* its first fetch attempt has ended */
     int contexts;                   /* live SSL_CTXs that loaded it */
     int forgotten;                  /* no context uses it any more: not refreshed */
     int mapped;                     /* X509 objects mapped to this entry */
@@ -98,9 +99,11 @@ void as_cert_put_back_locked(struct as_cert *c, time_t at);
  * as_registry_lock must be held. */
 struct as_cert *as_cert_next_locked(void);
 
-/* c's first attempt has ended (or it will never have one): wakes the
- * start-up wait.  Idempotent.  as_registry_lock must be held. */
+/* c's first attempt has ended (or, forgotten, it will not have one for
+ * now): wakes the start-up wait.  Idempotent.  as_registry_lock must be
+ * held. */
 void as_cert_settle_locked(struct as_cert *c);
+void as_cert_first_attempt_ended_locked(struct as_cert *c);
 
 /* Logs the certificates learned quietly.  as_registry_lock must be held. */
 void as_cert_announce_pending_locked(void);

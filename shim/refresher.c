@@ -313,7 +313,7 @@ static void *run(void *arg)
             next = time(NULL);
         as_cert_put_back_locked(c, c->forgotten ? 0 : next);
         if (attempted)
-            as_cert_settle_locked(c);
+            as_cert_first_attempt_ended_locked(c);
     }
     /* The process exits: as_refresher_stop waits for this thread to end
      * (OpenSSL's per-thread clean-up included) before OPENSSL_cleanup. */
