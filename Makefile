@@ -59,7 +59,7 @@ $(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lcrypto -lpthread
 $(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
-$(BUILD)/tests/hammer: tests/helpers/hammer.c | $(BUILD)/obj
+$(BUILD)/tests/hammer: tests/helpers/hammer.c tests/helpers/strict_staple.h tests/helpers/loopback_connect.h | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/mkresp: tests/helpers/mkresp.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
@@ -124,7 +124,7 @@ check-fuzz: fuzz
 BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
                $(BUILD)/bench/slotbench $(BUILD)/bench/mttax
 
-$(BUILD)/bench/hsbench: bench/hsbench.c | $(BUILD)/obj
+$(BUILD)/bench/hsbench: bench/hsbench.c tests/helpers/strict_staple.h tests/helpers/loopback_connect.h | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/bench/mkleaves: bench/mkleaves.c | $(BUILD)/obj

@@ -52,6 +52,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "../tests/helpers/loopback_connect.h"
+#include "../tests/helpers/strict_staple.h"
+
 #define MAX_NAMES 4096
 #define MAX_THREADS 64
 #define MAX_PIDS 8
@@ -71,6 +74,8 @@ static struct {
     STACK_OF(X509) *untrusted;
     X509_STORE *store;
 } opt = { .port = -1, .threads = 2, .seconds = 0, .warmup = 1 };
+/* What staples are checked against, once loaded (strict_staple.h). */
+static struct strict_trust trust;
 
 static double win_start, win_end; /* measured window, monotonic seconds */
 static atomic_long left;          /* -count: handshakes still to start */
@@ -89,64 +94,6 @@ static void report(const char *what, const char *why)
 {
     if (atomic_fetch_add(&n_reports, 1) < MAX_REPORTS)
         fprintf(stderr, "hsbench: %s: %s\n", what, why);
-}
-
-/* NULL if a strict client accepts the staple, else why not. */
-static const char *staple_problem(SSL *ssl, const unsigned char *der, long len)
-{
-    const unsigned char *p = der;
-    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, len);
-    OCSP_BASICRESP *bs = NULL;
-    OCSP_CERTID *id = NULL;
-    X509 *peer = SSL_get0_peer_certificate(ssl);
-    ASN1_GENERALIZEDTIME *thisupd, *nextupd;
-    int status, reason;
-    const char *why = NULL;
-
-    if (resp == NULL || p != der + len)
-        why = "not a DER OCSP response";
-    else if (OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
-        why = "response status not successful";
-    else if ((bs = OCSP_response_get1_basic(resp)) == NULL)
-        why = "no basic response";
-    else if (OCSP_basic_verify(bs, opt.untrusted, opt.store, 0) <= 0)
-        why = "signature or signer does not verify";
-    else if (peer == NULL || (id = OCSP_cert_to_id(NULL, peer, opt.issuer)) == NULL)
-        why = "no peer certificate";
-    else if (!OCSP_resp_find_status(bs, id, &status, &reason, NULL, &thisupd, &nextupd))
-        why = "no single response for the served certificate";
-    else if (status != V_OCSP_CERTSTATUS_GOOD)
-        why = "certificate status is not good";
-    else if (!OCSP_check_validity(thisupd, nextupd, 2, -1))
-        why = "response not valid now";
-    OCSP_CERTID_free(id);
-    OCSP_BASICRESP_free(bs);
-    OCSP_RESPONSE_free(resp);
-    ERR_clear_error();
-    return why;
-}
-
-static int tcp_connect(void)
-{
-    struct sockaddr_in sa;
-    struct timeval tv = { 10, 0 };
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)opt.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* End the connection after the handshake: see the header. */
@@ -175,7 +122,7 @@ static void one_connection(void)
     const char *why;
     long len;
     int counted, stapled = 0, bad = 0;
-    int fd = tcp_connect();
+    int fd = loopback_connect(opt.port, 1);
     SSL *ssl = fd >= 0 ? SSL_new(opt.ctx) : NULL;
 
     if (ssl == NULL) {
@@ -199,7 +146,7 @@ static void one_connection(void)
     if (len > 0 && staple != NULL) {
         stapled = 1;
         atomic_store_explicit(&staple_bytes, len, memory_order_relaxed);
-        if (opt.store != NULL && (why = staple_problem(ssl, staple, len)) != NULL) {
+        if (opt.store != NULL && (why = strict_staple_problem(ssl, staple, len, &trust, 1)) != NULL) {
             bad = 1;
             report("bad staple", why);
         }
@@ -343,6 +290,7 @@ static void make_ctx(const char *root, const char *issuer)
         fprintf(stderr, "hsbench: cannot load %s\n", root);
         exit(2);
     }
+    trust = (struct strict_trust){ opt.store, opt.untrusted, opt.issuer, 2 };
 }
 
 int main(int argc, char **argv)

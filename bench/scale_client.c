@@ -42,6 +42,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "../tests/helpers/loopback_connect.h"
+#include "../tests/helpers/strict_staple.h"
+
 #define MAX_THREADS 64
 
 static struct {
@@ -56,6 +59,8 @@ static struct {
     X509_STORE *store;
     double deadline;
 } opt = { .port = -1, .threads = 2, .seconds = 10 };
+/* What staples are checked against, once loaded (strict_staple.h). */
+static struct strict_trust trust;
 
 static atomic_long n_handshakes, n_stapled, n_unstapled, n_bad, n_failed, n_reports;
 static atomic_size_t next_name;
@@ -73,63 +78,6 @@ static void report(const char *name, const char *why)
         fprintf(stderr, "scale_client: %s: %s\n", name, why);
 }
 
-/* NULL if the staple holds a response for the served certificate (and, with
- * full, one a strict client accepts), else why not. */
-static const char *staple_problem(SSL *ssl, const unsigned char *der, long len, int full)
-{
-    const unsigned char *p = der;
-    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, len);
-    OCSP_BASICRESP *bs = NULL;
-    OCSP_CERTID *id = NULL;
-    X509 *peer = SSL_get0_peer_certificate(ssl);
-    ASN1_GENERALIZEDTIME *thisupd, *nextupd;
-    int status, reason;
-    const char *why = NULL;
-
-    if (resp == NULL || p != der + len)
-        why = "not a DER OCSP response";
-    else if (OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
-        why = "response status not successful";
-    else if ((bs = OCSP_response_get1_basic(resp)) == NULL)
-        why = "no basic response";
-    else if (full && OCSP_basic_verify(bs, opt.untrusted, opt.store, 0) <= 0)
-        why = "signature or signer does not verify";
-    else if (peer == NULL || (id = OCSP_cert_to_id(NULL, peer, opt.issuer)) == NULL)
-        why = "no peer certificate";
-    else if (!OCSP_resp_find_status(bs, id, &status, &reason, NULL, &thisupd, &nextupd))
-        why = "no single response for the served certificate";
-    else if (full && status != V_OCSP_CERTSTATUS_GOOD)
-        why = "certificate status is not good";
-    else if (full && !OCSP_check_validity(thisupd, nextupd, 60, -1))
-        why = "response not valid now";
-    OCSP_CERTID_free(id);
-    OCSP_BASICRESP_free(bs);
-    OCSP_RESPONSE_free(resp);
-    ERR_clear_error();
-    return why;
-}
-
-static int tcp_connect(void)
-{
-    struct sockaddr_in sa;
-    struct timeval tv = { 10, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)opt.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void one_connection(const char *name)
 {
     static const char request[] = "GET / HTTP/1.0\r\n\r\n";
@@ -137,7 +85,7 @@ static void one_connection(const char *name)
     const unsigned char *staple;
     const char *why;
     long len;
-    int fd = tcp_connect();
+    int fd = loopback_connect(opt.port, 0);
     SSL *ssl = fd >= 0 ? SSL_new(opt.ctx) : NULL;
 
     if (ssl == NULL) {
@@ -161,7 +109,7 @@ static void one_connection(const char *name)
         atomic_fetch_add(&n_unstapled, 1);
         if (opt.sweep)
             report(name, "no staple");
-    } else if ((why = staple_problem(ssl, staple, len, opt.sweep)) != NULL) {
+    } else if ((why = strict_staple_problem(ssl, staple, len, &trust, opt.sweep)) != NULL) {
         atomic_fetch_add(&n_bad, 1);
         report(name, why);
     } else {
@@ -302,6 +250,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    trust = (struct strict_trust){ opt.store, opt.untrusted, opt.issuer, 60 };
     opt.ctx = SSL_CTX_new(TLS_client_method());
     if (opt.ctx == NULL)
         return 2;

@@ -39,6 +39,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "loopback_connect.h"
+#include "strict_staple.h"
+
 #define MAX_NAMES 512
 #define MAX_THREADS 64
 #define MAX_REPORTS 5
@@ -54,6 +57,8 @@ static struct {
     X509_STORE *store;
     time_t deadline;
 } opt = { .port = -1, .threads = 8, .seconds = 10, .skew = 2 };
+/* What staples are checked against, once loaded (strict_staple.h). */
+static struct strict_trust trust;
 
 static atomic_long n_handshakes, n_stapled, n_unstapled, n_bad, n_failed, n_reports;
 static atomic_uint next_name;
@@ -64,62 +69,6 @@ static void report(const char *what, const char *why)
         fprintf(stderr, "hammer: %s: %s\n", what, why);
 }
 
-/* NULL if the staple is one a strict client accepts, else why not. */
-static const char *staple_problem(SSL *ssl, const unsigned char *der, long len)
-{
-    const unsigned char *p = der;
-    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, len);
-    OCSP_BASICRESP *bs = NULL;
-    OCSP_CERTID *id = NULL;
-    X509 *peer = SSL_get0_peer_certificate(ssl);
-    ASN1_GENERALIZEDTIME *thisupd, *nextupd;
-    int status, reason;
-    const char *why = NULL;
-
-    if (resp == NULL || p != der + len)
-        why = "not a DER OCSP response";
-    else if (OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
-        why = "response status not successful";
-    else if ((bs = OCSP_response_get1_basic(resp)) == NULL)
-        why = "no basic response";
-    else if (OCSP_basic_verify(bs, opt.untrusted, opt.store, 0) <= 0)
-        why = "signature or signer does not verify";
-    else if (peer == NULL || (id = OCSP_cert_to_id(NULL, peer, opt.issuer)) == NULL)
-        why = "no peer certificate";
-    else if (!OCSP_resp_find_status(bs, id, &status, &reason, NULL, &thisupd, &nextupd))
-        why = "no single response for the served certificate";
-    else if (status != V_OCSP_CERTSTATUS_GOOD)
-        why = "certificate status is not good";
-    else if (!OCSP_check_validity(thisupd, nextupd, opt.skew, -1))
-        why = "response not valid now";
-    OCSP_CERTID_free(id);
-    OCSP_BASICRESP_free(bs);
-    OCSP_RESPONSE_free(resp);
-    ERR_clear_error();
-    return why;
-}
-
-static int tcp_connect(void)
-{
-    struct sockaddr_in sa;
-    struct timeval tv = { 10, 0 };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)opt.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void one_connection(void)
 {
     static const char request[] = "GET / HTTP/1.0\r\n\r\n";
@@ -127,7 +76,7 @@ static void one_connection(void)
     const unsigned char *staple;
     const char *why;
     long len;
-    int fd = tcp_connect();
+    int fd = loopback_connect(opt.port, 0);
     SSL *ssl = fd >= 0 ? SSL_new(opt.ctx) : NULL;
 
     if (ssl == NULL) {
@@ -152,7 +101,7 @@ static void one_connection(void)
     len = SSL_get_tlsext_status_ocsp_resp(ssl, &staple);
     if (len <= 0 || staple == NULL) {
         atomic_fetch_add(&n_unstapled, 1);
-    } else if ((why = staple_problem(ssl, staple, len)) != NULL) {
+    } else if ((why = strict_staple_problem(ssl, staple, len, &trust, 1)) != NULL) {
         atomic_fetch_add(&n_bad, 1);
         report("bad staple", why);
     } else {
@@ -238,6 +187,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hammer: cannot load %s\n", cafile);
         return 2;
     }
+    trust = (struct strict_trust){ opt.store, opt.untrusted, opt.issuer, opt.skew };
     opt.ctx = SSL_CTX_new(TLS_client_method());
     if (opt.ctx == NULL)
         return 2;
