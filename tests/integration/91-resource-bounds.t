@@ -10,12 +10,25 @@ CERTS=100
 make_leaves "$CERTS" "$T/leaves"
 start_signing_responder flaky 2 -flaky
 
-PORT=$(free_port)
-start_bg server env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_RETRY_MIN=1 \
-    LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -threads 2 -max-seconds 120 \
-    -cert "$AS_PKI/leaf-ec.pem" -key "$AS_PKI/leaf-ec.key" -chain "$AS_PKI/chain.pem" \
-    "${SNI_ARGS[@]}"
-wait_for_log "$T/server.log" '^ready' 20 || _as_infra_fail "fixture server starts" "$T/server.log"
+# Under ThreadSanitizer, GCC 12's runtime sometimes dies at this server's
+# start-up ("ThreadSanitizer failed to allocate 0x1ec2000000000 bytes",
+# about 1 start in 6, never under gdb, which turns address randomisation
+# off): its own failure, not a report about the library.  Start again then,
+# at most three times.
+for attempt in 1 2 3; do
+    PORT=$(free_port)
+    start_bg server env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_RETRY_MIN=1 \
+        LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -threads 2 -max-seconds 120 \
+        -cert "$AS_PKI/leaf-ec.pem" -key "$AS_PKI/leaf-ec.key" -chain "$AS_PKI/chain.pem" \
+        "${SNI_ARGS[@]}"
+    wait_for_log "$T/server.log" '^ready' 20
+    sleep 2
+    grep -q '^==[0-9]*==ERROR: ThreadSanitizer failed to allocate' "$T/server.log" || break
+    note "ThreadSanitizer's runtime failed at start-up (attempt $attempt): starting again"
+    stop_bg server 2>/dev/null
+    mv "$T/server.log" "$T/server.log.tsan-failed-$attempt"
+done
+grep -q '^ready' "$T/server.log" || _as_infra_fail "fixture server starts" "$T/server.log"
 check "the last certificate gets stapled" wait_for_staple good "$PORT" 15 "host$CERTS.test"
 
 # usage_min: the smallest of 5 samples a second apart (a fetch in flight
@@ -51,7 +64,10 @@ else
     # A leak of a single response per refresh (about 1 kB) would add megabytes.
     check "memory stays flat (RSS $rss1 -> $rss2 kB)" test $((rss2 - rss1)) -lt 512
 fi
-check "the server still staples" wait_for_staple good "$PORT" 5 "host1.test"
+# Overloaded on purpose (100 responses of 2 s to keep fresh, half of the
+# answers failing), so a certificate goes without a valid response now and
+# then, longer on a loaded machine: give it time.
+check "the server still staples" wait_for_staple good "$PORT" 20 "host1.test"
 check "the server is still running" kill -0 "$server_PID"
 unlike "$(cat "$T/server.log")" "Sanitizer|runtime error" "no sanitizer report"
 stop_bg server
