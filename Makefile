@@ -48,9 +48,9 @@ $(BUILD)/libautostaple-core.so: $(CORE_OBJ) shim/core.map
 $(BUILD)/libascore.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $(CORE_OBJ)
 
-TOOL_SRC := tools/autostaple.c tools/run.c tools/check.c tools/status.c
-$(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h $(BUILD)/libascore.a | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
+TOOL_SRC := tools/autostaple.c tools/run.c tools/elfcheck.c tools/check.c tools/status.c
+$(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h tools/elfcheck.h $(BUILD)/libascore.a | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -Ishim -DAS_LIBDIR=\"$(LIBDIR)\" -o $@ $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
 
 $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/tests/unit

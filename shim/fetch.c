@@ -145,6 +145,9 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     if (plain)
         as_fork_guard_enter();
     curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->code);
+    const char *type = NULL;
+    if (curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL)
+        snprintf(res->content_type, sizeof(res->content_type), "%s", type);
     int ok = rc == CURLE_OK;
     if (!ok) {
         if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED)

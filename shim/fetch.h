@@ -11,6 +11,7 @@ struct as_http {
     long code;             /* HTTP status, 0 if none */
     unsigned char *body;   /* malloc'd, NULL if none; caller frees */
     size_t len;
+    char content_type[128]; /* the answer's Content-Type, "" if none */
     char error[256];       /* why the exchange failed, if it did */
 };
 
