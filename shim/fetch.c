@@ -26,6 +26,9 @@
 #define AS_SANITIZED 0
 #endif
 
+_Static_assert(sizeof(((struct as_http *)0)->detail) >= CURL_ERROR_SIZE,
+               "as_http.detail holds libcurl's error buffer");
+
 static struct {
     CURLcode (*global_init)(long);
     CURL *(*easy_init)(void);
@@ -126,6 +129,7 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
     curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, res->detail); /* CURL_ERROR_SIZE bytes */
     if (post != NULL) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
         headers = curl.slist_append(NULL, ctype);
