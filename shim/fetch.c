@@ -153,6 +153,8 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     if (curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL)
         snprintf(res->content_type, sizeof(res->content_type), "%s", type);
     int ok = rc == CURLE_OK;
+    if (!ok)
+        curl.easy_getinfo(h, CURLINFO_OS_ERRNO, &res->os_errno);
     if (!ok) {
         if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED)
             snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", cap);

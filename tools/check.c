@@ -308,13 +308,17 @@ static int exchange(X509 *leaf, X509 *issuer, const char *responder, long timeou
     long ms = ms_since(&t0);
     OPENSSL_free(req);
     if (!ok) {
-        const char *what = strstr(res->error, "Timeout") != NULL ? "timed out"
-                           : strstr(res->detail, "Connection refused") != NULL ? "connection refused"
-                           : strstr(res->error, "connect") != NULL ? "cannot connect"
-                                                                   : "failed";
-        printf("http: %s after %ld ms: %s%s%s%s\n", what, ms, res->error,
-               res->detail[0] ? " (" : "", res->detail, res->detail[0] ? ")" : "");
-        snprintf(why, whylen, "responder %s: %s", what, res->error);
+        int timed_out = strstr(res->error, "Timeout") != NULL;
+        const char *os = res->os_errno != 0 ? strerror((int)res->os_errno) : NULL;
+        printf("http: %s after %ld ms: %s%s%s%s%s%s\n", timed_out ? "timed out" : "failed", ms,
+               os != NULL ? os : "", os != NULL ? " (" : "", res->error,
+               res->detail[0] ? ": " : "", res->detail, os != NULL ? ")" : "");
+        if (timed_out)
+            snprintf(why, whylen, "the responder timed out (%ld s)", timeout);
+        else if (os != NULL)
+            snprintf(why, whylen, "cannot reach the responder: %s", os);
+        else
+            snprintf(why, whylen, "the exchange with the responder failed: %s", res->error);
         return 0;
     }
     printf("http: status %ld, content type %s, %zu bytes, %ld ms\n", res->code,

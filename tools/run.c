@@ -15,6 +15,8 @@
  * COMMAND is resolved through PATH as execvp would, and that file's ELF
  * headers are read (elfcheck.c): a program the library cannot work in is
  * refused (exit 126) rather than run unstapled without a word. */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -123,6 +125,29 @@ static int find_library(char *out, size_t len)
     return (slash != NULL && readable_lib(self, "", out, len)) ||
            readable_lib(AS_LIBDIR, "", out, len) ||
            (slash != NULL && readable_lib(self, "/../lib", out, len));
+}
+
+/* A sanitizer build of this command preloads a sanitizer build of the
+ * library, which works only with the sanitizer's runtime first in the
+ * program's libraries: the runtime this command is linked with, found by
+ * one of its functions.  "" in an ordinary build. */
+#if defined(__SANITIZE_ADDRESS__)
+extern void __asan_init(void);
+#define AS_RUNTIME_SYMBOL ((void *)__asan_init)
+#elif defined(__SANITIZE_THREAD__)
+extern void __tsan_init(void);
+#define AS_RUNTIME_SYMBOL ((void *)__tsan_init)
+#endif
+
+static const char *sanitizer_runtime(void)
+{
+#ifdef AS_RUNTIME_SYMBOL
+    Dl_info info;
+    if (dladdr(AS_RUNTIME_SYMBOL, &info) != 0 && info.dli_fname != NULL &&
+        strstr(info.dli_fname, ".so") != NULL)
+        return info.dli_fname;
+#endif
+    return "";
 }
 
 /* Sets the variables of argv's options; returns the index of COMMAND, or
@@ -237,11 +262,12 @@ int as_cmd_run(int argc, char **argv)
                         "in %s or in ../lib\n", AS_LIBDIR);
         return 1;
     }
-    const char *old = getenv("LD_PRELOAD");
-    char *preload = malloc(strlen(lib) + (old ? strlen(old) : 0) + 2);
+    const char *old = getenv("LD_PRELOAD"), *runtime = sanitizer_runtime();
+    char *preload = malloc(strlen(runtime) + strlen(lib) + (old ? strlen(old) : 0) + 3);
     if (preload == NULL)
         return 1;
-    sprintf(preload, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+    sprintf(preload, "%s%s%s%s%s", runtime, *runtime ? ":" : "", lib, old && *old ? ":" : "",
+            old && *old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
     execv(path, argv + first);
     if (errno == ENOEXEC) { /* a script without #!: the shell runs it, as for execvp */
