@@ -188,7 +188,7 @@ if make -C "$AS_SRC" install BUILD="$T/b" SANITIZE="${SANITIZE:-}" PREFIX="$T/pr
     LIBDIR="$T/prefix/lib/multiarch" >"$T/install.log" 2>&1; then
     run libdir "$T/prefix/bin/autostaple" -- sh -c 'echo "$LD_PRELOAD"'
     like "$OUT" "^$runtime_re$T/prefix/lib/multiarch/libautostaple\.so\$" "make install LIBDIR=...: found there"
-    check "the command was linked with that LIBDIR" grep -qF -- "-DAS_LIBDIR=\"$T/prefix/lib/multiarch\"" "$T/install.log"
+    check "the command was linked with that LIBDIR" grep -q -- "-DAS_LIBDIR=.*$T/prefix/lib/multiarch" "$T/install.log"
     check_fails "and nothing else was built again" grep -q -- ' -c ' "$T/install.log"
 else
     fail "make install into $T/prefix"
