@@ -65,8 +65,14 @@ is "$OUT" "--log-level debug|unset" "options end at the first word that is not o
 run dashdash "$AUTOSTAPLE" --log-level info -- sh -c 'echo "$*|$AUTOSTAPLE_LOG_LEVEL"' sh --skew 1
 is "$OUT" "--skew 1|info" "and at --"
 
-run prepend env LD_PRELOAD="$AS_BUILD/tests/loopback_bind.so" "$AUTOSTAPLE" -- sh -c 'echo "$LD_PRELOAD"'
-like "$OUT" "^$runtime_re$LIB:$AS_BUILD/tests/loopback_bind\.so\$" "prepended to an LD_PRELOAD already set"
+# (A sanitizer build of the command needs its runtime first in its own
+# LD_PRELOAD too.)
+pre=$AS_BUILD/tests/loopback_bind.so
+sanitized && pre=${AS_SHIM%%:*}:$pre
+run prepend env LD_PRELOAD="$pre" "$AUTOSTAPLE" -- sh -c 'echo "$LD_PRELOAD"'
+before=${OUT%%"$LIB"*}
+like "$before" "^$runtime_re\$" "the library comes first in LD_PRELOAD"
+is "${OUT#"$before"}" "$LIB:$pre" "prepended to an LD_PRELOAD already set"
 
 run unknown "$AUTOSTAPLE" --cache-dri /x -- env
 is "$RC/$ERR/$OUT" "2/autostaple: unknown option --cache-dri (autostaple --help lists them)/" \
