@@ -205,9 +205,10 @@ static int resolve(const char *cmd, char *out, size_t len)
 {
     struct stat st;
     if (strchr(cmd, '/') != NULL) {
-        if (strlen(cmd) >= len || stat(cmd, &st) != 0) {
-            fprintf(stderr, "autostaple: %s: %s\n", cmd, strerror(errno ? errno : ENAMETOOLONG));
-            return errno == ENOENT || errno == ENOTDIR ? 127 : 126;
+        int err = strlen(cmd) >= len ? ENAMETOOLONG : stat(cmd, &st) != 0 ? errno : 0;
+        if (err != 0) {
+            fprintf(stderr, "autostaple: %s: %s\n", cmd, strerror(err));
+            return err == ENOENT || err == ENOTDIR ? 127 : 126;
         }
         memcpy(out, cmd, strlen(cmd) + 1);
         return 0;

@@ -3,6 +3,7 @@
 # the library is preloaded (found in the build, in an installed tree, in the
 # compiled-in LIBDIR) and a real server under it staples; programs that
 # LD_PRELOAD cannot serve are refused (126), missing ones reported (127).
+# shellcheck disable=SC2016 # $VARIABLES in single quotes are the child's
 . "$AS_SRC/tests/lib.sh"
 
 AUTOSTAPLE=$AS_BUILD/autostaple
@@ -136,9 +137,10 @@ cat >"$T/old/main.c" <<'EOF'
 int SSL_library_init(void);
 int main(void) { return SSL_library_init() ? 0 : 1; }
 EOF
-gcc -shared -fPIC -Wl,-soname,libssl.so.1.1 -o "$T/old/libssl.so.1.1" "$T/old/stub.c" &&
-    gcc -o "$T/old/server" "$T/old/main.c" "$T/old/libssl.so.1.1" -Wl,-rpath,"$T/old" ||
+if ! gcc -shared -fPIC -Wl,-soname,libssl.so.1.1 -o "$T/old/libssl.so.1.1" "$T/old/stub.c" ||
+    ! gcc -o "$T/old/server" "$T/old/main.c" "$T/old/libssl.so.1.1" -Wl,-rpath,"$T/old"; then
     fail "build a program needing libssl.so.1.1"
+fi
 check "the OpenSSL 1.1 program runs by itself" "$T/old/server"
 refused openssl-1.1 "it is linked against OpenSSL 1\.x \(libssl\.so\.1\.1\)" "$T/old/server"
 

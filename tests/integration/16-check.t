@@ -88,6 +88,10 @@ is "$RC" 0 "delegated signer: exit 0"
 like "$(line signature)" "^verified: signed by a delegated signer CN=[^;]+ \(issued by the issuer; EKU OCSPSigning\)$" \
     "delegated signer: named, issued by the issuer, with its EKU"
 is "$(line responder)" "http://127.0.0.1:$FAKE_PORT/ (from --responder)" "--responder: used"
+long=$(printf 'p%.0s' $(seq 1 200))
+run_check post "$AS_PKI/leaf-rsa-full.pem" --responder "http://127.0.0.1:$FAKE_PORT/$long/"
+like "$RC/$(line request)" "^0/POST http://127\.0\.0\.1:$FAKE_PORT/$long/ \(" "a URL over 255 bytes: POSTed, as the library does"
+like "$(tail -n1 "$FAKE_LOG")" "^POST /$long/" "and the responder saw the POST"
 
 # ---------------------------------------------------------------- no verified answer
 # bad NAME EXIT-STEP-ERE VERDICT-ERE MODE [FAKE ARGS...]: a fake responder in
