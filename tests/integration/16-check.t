@@ -93,6 +93,16 @@ run_check post "$AS_PKI/leaf-rsa-full.pem" --responder "http://127.0.0.1:$FAKE_P
 like "$RC/$(line request)" "^0/POST http://127\.0\.0\.1:$FAKE_PORT/$long/ \(" "a URL over 255 bytes: POSTed, as the library does"
 like "$(tail -n1 "$FAKE_LOG")" "^POST /$long/" "and the responder saw the POST"
 
+# No nextUpdate: the library's maximum age; the responder from the environment.
+mkresp_for leaf-rsa "$T/nonext.der" -no-next
+start_fake fake-nonext 0 file -file "$T/nonext.der"
+AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_MAX_AGE=600 run_check nonext "$AS_PKI/leaf-rsa-full.pem"
+is "$RC/$(line responder)" "0/http://127.0.0.1:$FAKE_PORT/ (from AUTOSTAPLE_RESPONDER)" "AUTOSTAPLE_RESPONDER: used"
+is "$(line nextUpdate)" "none (the library applies AUTOSTAPLE_MAX_AGE, 600 s)" "no nextUpdate: said so"
+until=$(date -u -d "@$(($(date -u -d "$(line thisUpdate)" +%s) + 600))" '+%Y-%m-%d %H:%M:%S UTC')
+is "$(line verdict)" "good: verified; the library would staple it until $until" "no nextUpdate: good until thisUpdate + AUTOSTAPLE_MAX_AGE"
+stop_bg fake-nonext
+
 # ---------------------------------------------------------------- no verified answer
 # bad NAME EXIT-STEP-ERE VERDICT-ERE MODE [FAKE ARGS...]: a fake responder in
 # MODE; check exits 3 with the step's line and the verdict's reason.
