@@ -25,7 +25,7 @@ TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
-.PHONY: all deps check check-asan check-tsan demo test-tools fuzz check-fuzz bench \
+.PHONY: FORCE all deps check check-asan check-tsan demo test-tools fuzz check-fuzz bench \
         bench-tools install uninstall clean
 
 all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
@@ -48,9 +48,15 @@ $(BUILD)/libautostaple-core.so: $(CORE_OBJ) shim/core.map
 $(BUILD)/libascore.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $(CORE_OBJ)
 
-TOOL_SRC := tools/autostaple.c tools/run.c tools/check.c tools/status.c
-$(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h $(BUILD)/libascore.a | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
+# The command has LIBDIR compiled in (where it looks for the library): it is
+# linked again when LIBDIR changes.
+$(BUILD)/libdir: FORCE | $(BUILD)/obj
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
+FORCE:
+
+TOOL_SRC := tools/autostaple.c tools/run.c tools/elfcheck.c tools/check.c tools/status.c
+$(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h tools/elfcheck.h $(BUILD)/libascore.a $(BUILD)/libdir
+	$(CC) $(ALL_CFLAGS) -Ishim -DAS_LIBDIR=\"$(LIBDIR)\" -o $@ $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
 
 $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/tests/unit

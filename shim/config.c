@@ -43,6 +43,15 @@ static const struct option options[] = {
     { "AUTOSTAPLE_MAX_FETCHES", COUNT, F(max_fetches), "4", 1, 64 },
 };
 
+const char *as_config_var(size_t i, const char **def)
+{
+    if (i >= sizeof(options) / sizeof(options[0]))
+        return NULL;
+    if (def != NULL)
+        *def = options[i].def;
+    return options[i].name;
+}
+
 int as_parse_bool(const char *s)
 {
     static const char *const yes[] = { "1", "true", "yes", "on" };

@@ -3,6 +3,8 @@
 #ifndef AS_CONFIG_H
 #define AS_CONFIG_H
 
+#include <stddef.h>
+
 struct as_config {
     int disable;          /* AUTOSTAPLE_DISABLE */
     int log_level;        /* AUTOSTAPLE_LOG_LEVEL (enum as_level) */
@@ -32,6 +34,11 @@ struct as_config {
  * the default stands.  Returns the number of bad values. */
 int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *),
                    void (*warn)(const char *msg));
+
+/* The table's variables, in order, for the command's options (tools/run.c):
+ * the name of the i-th (NULL past the last), its default in *def if def is
+ * not NULL. */
+const char *as_config_var(size_t i, const char **def);
 
 /* "30", "30s", "5m", "2h", "1d" -> seconds; -1 if malformed. */
 long as_parse_duration(const char *s);

@@ -26,6 +26,9 @@
 #define AS_SANITIZED 0
 #endif
 
+_Static_assert(sizeof(((struct as_http *)0)->detail) >= CURL_ERROR_SIZE,
+               "as_http.detail holds libcurl's error buffer");
+
 static struct {
     CURLcode (*global_init)(long);
     CURL *(*easy_init)(void);
@@ -126,6 +129,7 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
     curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl.easy_setopt(h, CURLOPT_ERRORBUFFER, res->detail); /* CURL_ERROR_SIZE bytes */
     if (post != NULL) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
         headers = curl.slist_append(NULL, ctype);
@@ -145,7 +149,12 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     if (plain)
         as_fork_guard_enter();
     curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->code);
+    const char *type = NULL;
+    if (curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL)
+        snprintf(res->content_type, sizeof(res->content_type), "%s", type);
     int ok = rc == CURLE_OK;
+    if (!ok)
+        curl.easy_getinfo(h, CURLINFO_OS_ERRNO, &res->os_errno);
     if (!ok) {
         if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED)
             snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", cap);

@@ -11,7 +11,10 @@ struct as_http {
     long code;             /* HTTP status, 0 if none */
     unsigned char *body;   /* malloc'd, NULL if none; caller frees */
     size_t len;
+    char content_type[128]; /* the answer's Content-Type, "" if none */
     char error[256];       /* why the exchange failed, if it did */
+    char detail[256];      /* libcurl's own words on it, "" if none */
+    long os_errno;         /* errno of a failed connection, 0 if none */
 };
 
 /* GET url (post == NULL) or POST post as content_type.  The body is refused

@@ -31,7 +31,6 @@
 #include "refresher.h"
 #include "schedule.h"
 
-#define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
 /* Servers add their chain after the certificate: give them this long before
  * looking for the issuer anywhere else. */
 #define CHAIN_GRACE 2
@@ -127,7 +126,7 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
 static int verify(const struct as_cert *c, const unsigned char *der, size_t len, time_t now,
                   struct as_verdict *v)
 {
-    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
+    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, AS_MAX_LIFETIME };
     return as_ocsp_verify(der, len, c->leaf, c->issuer, now, &p, v);
 }
 

@@ -1,77 +1,286 @@
-/* run.c: autostaple [--] COMMAND: run a program with libautostaple.so preloaded.
- *   autostaple [--] COMMAND [ARGS...]
+/* run.c: autostaple [options] [--] COMMAND [ARGS...]: run a program with
+ * libautostaple.so preloaded.
+ *
+ * Each option sets one AUTOSTAPLE_* variable of shim/config.c's table
+ * (--cache-dir DIR or --cache-dir=DIR sets AUTOSTAPLE_CACHE_DIR), so a new
+ * variable gets its option without a change here.  Values go as given: the
+ * library checks them and warns.  Options end at "--" or at the first word
+ * that is not one.
+ *
  * The library is looked for next to this program (a build tree), then in
- * ../lib relative to it (an installed tree).  It is prepended to any
- * LD_PRELOAD already set. */
+ * the LIBDIR compiled in by the Makefile (AS_LIBDIR), then in ../lib
+ * relative to the program (an installed tree moved elsewhere), and prepended
+ * to any LD_PRELOAD already set.
+ *
+ * COMMAND is resolved through PATH as execvp would, and that file's ELF
+ * headers are read (elfcheck.c): a program the library cannot work in is
+ * refused (exit 126) rather than run unstapled without a word. */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "config.h"
+#include "elfcheck.h"
+
+#ifndef AS_LIBDIR
+#define AS_LIBDIR "/usr/local/lib"
+#endif
+
+#define OPTION_PREFIX "AUTOSTAPLE_"
+
+/* --cache-dir for AUTOSTAPLE_CACHE_DIR, into out. */
+static void option_of(const char *var, char *out, size_t len)
+{
+    size_t n = 0;
+    const char *p = var + strlen(OPTION_PREFIX);
+    if (len < 3)
+        return;
+    out[n++] = '-';
+    out[n++] = '-';
+    for (; *p && n + 1 < len; p++)
+        out[n++] = *p == '_' ? '-' : (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    out[n] = '\0';
+}
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: autostaple [--] COMMAND [ARGS...]\n"
-            "Runs COMMAND with libautostaple.so preloaded, so that an unmodified\n"
-            "OpenSSL 3 server staples OCSP responses.  Configure with the\n"
-            "AUTOSTAPLE_* environment variables (see docs/configuration.md).\n");
+            "usage: autostaple [OPTIONS] [--] COMMAND [ARGS...]\n"
+            "       autostaple check CERTFILE [--issuer FILE] [--responder URL]\n"
+            "                        [--ca-file FILE] [--timeout SECONDS]\n"
+            "       autostaple status [--help]\n"
+            "       autostaple --help | --version\n"
+            "\n"
+            "autostaple COMMAND runs COMMAND with libautostaple.so preloaded, so that an\n"
+            "unmodified OpenSSL 3 server staples OCSP responses.  Each option sets the\n"
+            "AUTOSTAPLE_* variable of the same name (see docs/configuration.md); values\n"
+            "are passed as given (--NAME VALUE or --NAME=VALUE), and the library warns\n"
+            "about bad ones.  Options end at -- or at the first word that is not one.\n"
+            "\n"
+            "Options (default in brackets):\n");
+    const char *def;
+    for (size_t i = 0; as_config_var(i, &def) != NULL; i++) {
+        const char *var = as_config_var(i, NULL);
+        char opt[96];
+        option_of(var, opt, sizeof(opt));
+        fprintf(out, "  %-22s VALUE  sets %s [%s]\n", opt, var, def[0] ? def : "none");
+    }
+    fprintf(out,
+            "\n"
+            "The library is looked for next to this program, then in %s,\n"
+            "then in ../lib relative to this program; it is put first in LD_PRELOAD.\n"
+            "COMMAND is refused (exit 126) if it is setuid or setgid, statically linked,\n"
+            "linked against OpenSSL 1.x, or has OpenSSL built in: LD_PRELOAD cannot\n"
+            "make those staple.  Not found: exit 127.\n"
+            "\n"
+            "autostaple check tells, step by step, whether the library would staple a\n"
+            "response for CERTFILE's certificate: exit 0 good, 1 revoked or unknown,\n"
+            "2 usage error, 3 no verified answer, 4 CERTFILE unreadable.\n"
+            "autostaple status: see autostaple status --help.\n",
+            AS_LIBDIR);
+}
+
+/* The table's variable for option name (without "--", n bytes), or NULL. */
+static const char *variable_of(const char *name, size_t n)
+{
+    for (size_t i = 0; as_config_var(i, NULL) != NULL; i++) {
+        const char *var = as_config_var(i, NULL);
+        char opt[96];
+        option_of(var, opt, sizeof(opt));
+        if (strlen(opt + 2) == n && strncmp(opt + 2, name, n) == 0)
+            return var;
+    }
+    return NULL;
+}
+
+static int readable_lib(const char *dir, const char *rel, char *out, size_t len)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s%s/libautostaple.so", dir, rel);
+    char real[PATH_MAX];
+    if (access(path, R_OK) != 0 || realpath(path, real) == NULL || strlen(real) >= len)
+        return 0;
+    memcpy(out, real, strlen(real) + 1);
+    return 1;
 }
 
 static int find_library(char *out, size_t len)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        return 0;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash == NULL)
-        return 0;
-    *slash = '\0';
-    const char *candidates[] = { "%s/libautostaple.so", "%s/../lib/libautostaple.so" };
-    for (size_t i = 0; i < 2; i++) {
-        char path[PATH_MAX + 64];
-        snprintf(path, sizeof(path), candidates[i], self);
-        if (access(path, R_OK) == 0 && realpath(path, out) != NULL && strlen(out) < len)
-            return 1;
+    char *slash = NULL;
+    if (n > 0) {
+        self[n] = '\0';
+        slash = strrchr(self, '/');
     }
-    return 0;
+    if (slash != NULL)
+        *slash = '\0';
+    return (slash != NULL && readable_lib(self, "", out, len)) ||
+           readable_lib(AS_LIBDIR, "", out, len) ||
+           (slash != NULL && readable_lib(self, "/../lib", out, len));
+}
+
+/* A sanitizer build of this command preloads a sanitizer build of the
+ * library, which works only with the sanitizer's runtime first in the
+ * program's libraries: the runtime this command is linked with, found by
+ * one of its functions.  "" in an ordinary build. */
+#if defined(__SANITIZE_ADDRESS__)
+extern void __asan_init(void);
+#define AS_RUNTIME_SYMBOL ((void *)__asan_init)
+#elif defined(__SANITIZE_THREAD__)
+extern void __tsan_init(void);
+#define AS_RUNTIME_SYMBOL ((void *)__tsan_init)
+#endif
+
+static const char *sanitizer_runtime(void)
+{
+#ifdef AS_RUNTIME_SYMBOL
+    Dl_info info;
+    if (dladdr(AS_RUNTIME_SYMBOL, &info) != 0 && info.dli_fname != NULL &&
+        strstr(info.dli_fname, ".so") != NULL)
+        return info.dli_fname;
+#endif
+    return "";
+}
+
+/* Sets the variables of argv's options; returns the index of COMMAND, or
+ * -1 with *status set (help, version, usage error). */
+static int parse_options(int argc, char **argv, int *status)
+{
+    int i = 1;
+    while (i < argc) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            return i + 1;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            *status = 0;
+            return -1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("autostaple %s\n", AS_VERSION);
+            *status = 0;
+            return -1;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            return i; /* COMMAND ("-" alone is a word, not an option) */
+        const char *name = a[0] == '-' && a[1] == '-' ? a + 2 : a + 1;
+        const char *eq = strchr(name, '=');
+        size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        const char *var = a[1] == '-' ? variable_of(name, n) : NULL;
+        if (var == NULL) {
+            fprintf(stderr, "autostaple: unknown option %.*s (autostaple --help lists them)\n",
+                    (int)(name - a + n), a);
+            *status = 2;
+            return -1;
+        }
+        const char *value = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        if (value == NULL) {
+            fprintf(stderr, "autostaple: option %s needs a value\n", a);
+            *status = 2;
+            return -1;
+        }
+        if (setenv(var, value, 1) != 0) {
+            fprintf(stderr, "autostaple: cannot set %s: %s\n", var, strerror(errno));
+            *status = 1;
+            return -1;
+        }
+        i += eq != NULL ? 1 : 2;
+    }
+    usage(stderr);
+    *status = 2;
+    return -1;
+}
+
+/* Where execvp would find cmd, into out.  Returns 0, or the exit status
+ * (127: not found, 126: found but not executable) after saying why. */
+static int resolve(const char *cmd, char *out, size_t len)
+{
+    struct stat st;
+    if (strchr(cmd, '/') != NULL) {
+        int err = strlen(cmd) >= len ? ENAMETOOLONG : stat(cmd, &st) != 0 ? errno : 0;
+        if (err != 0) {
+            fprintf(stderr, "autostaple: %s: %s\n", cmd, strerror(err));
+            return err == ENOENT || err == ENOTDIR ? 127 : 126;
+        }
+        memcpy(out, cmd, strlen(cmd) + 1);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin"; /* glibc's execvp default */
+    int denied = 0;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+        /* An empty entry is the current directory, as for execvp. */
+        int w = snprintf(out, len, "%.*s%s%s", (int)dlen, p, dlen ? "/" : "", cmd);
+        if (w > 0 && (size_t)w < len && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(out, X_OK) == 0)
+                return 0;
+            denied = 1;
+        }
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    if (denied) {
+        fprintf(stderr, "autostaple: %s: permission denied\n", cmd);
+        return 126;
+    }
+    fprintf(stderr, "autostaple: %s: command not found\n", cmd);
+    return 127;
 }
 
 int as_cmd_run(int argc, char **argv)
 {
-    int first = 1;
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
-    }
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("autostaple %s\n", AS_VERSION);
-        return 0;
-    }
-    if (argc > 1 && strcmp(argv[1], "--") == 0)
-        first = 2;
+    int status = 0;
+    int first = parse_options(argc, argv, &status);
+    if (first < 0)
+        return status;
     if (first >= argc) {
         usage(stderr);
         return 2;
     }
+    char path[PATH_MAX];
+    if ((status = resolve(argv[first], path, sizeof(path))) != 0)
+        return status;
+    char why[512];
+    if (!as_elf_preloadable(path, why, sizeof(why))) {
+        fprintf(stderr, "autostaple: refusing to run %s: %s\n", path, why);
+        return 126;
+    }
     char lib[PATH_MAX];
     if (!find_library(lib, sizeof(lib))) {
-        fprintf(stderr, "autostaple: cannot find libautostaple.so next to this program "
-                        "or in ../lib\n");
+        fprintf(stderr, "autostaple: cannot find libautostaple.so next to this program, "
+                        "in %s or in ../lib\n", AS_LIBDIR);
         return 1;
     }
-    const char *old = getenv("LD_PRELOAD");
-    char *preload = malloc(strlen(lib) + (old ? strlen(old) : 0) + 2);
+    const char *old = getenv("LD_PRELOAD"), *runtime = sanitizer_runtime();
+    char *preload = malloc(strlen(runtime) + strlen(lib) + (old ? strlen(old) : 0) + 3);
     if (preload == NULL)
         return 1;
-    sprintf(preload, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+    sprintf(preload, "%s%s%s%s%s", runtime, *runtime ? ":" : "", lib, old && *old ? ":" : "",
+            old && *old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
-    execvp(argv[first], argv + first);
-    fprintf(stderr, "autostaple: cannot run %s: %s\n", argv[first], strerror(errno));
-    return 127;
+    execv(path, argv + first);
+    if (errno == ENOEXEC) { /* a script without #!: the shell runs it, as for execvp */
+        char **sh = calloc((size_t)(argc - first) + 2, sizeof(*sh));
+        if (sh != NULL) {
+            sh[0] = "/bin/sh";
+            sh[1] = path;
+            for (int i = first + 1; i < argc; i++)
+                sh[i - first + 1] = argv[i];
+            execv("/bin/sh", sh);
+        }
+    }
+    fprintf(stderr, "autostaple: cannot run %s: %s\n", path, strerror(errno));
+    return errno == ENOENT ? 127 : 126;
 }
