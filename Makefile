@@ -51,8 +51,8 @@ $(BUILD)/libautostaple-core.so: $(CORE_OBJ) shim/core.map
 $(BUILD)/libascore.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $(CORE_OBJ)
 
-# The command looks for the library in LIBDIR too (tools/run.c), so LIBDIR
-# is compiled in, and a change of LIBDIR (make install PREFIX=...) rebuilds
+# The command looks for the library in LIBDIR too (tools/run.c, AS_LIBDIR), so
+# LIBDIR is compiled in, and a change of LIBDIR (make install PREFIX=...) rebuilds
 # it: libdir.stamp is rewritten only when LIBDIR differs from what it holds.
 TOOL_SRC := tools/autostaple.c tools/run.c tools/check.c tools/status.c
 $(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h $(BUILD)/libascore.a $(BUILD)/libdir.stamp | $(BUILD)/obj
@@ -170,7 +170,8 @@ MAN_PAGES := docs/man/autostaple.1 docs/man/libautostaple.7
 DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md
 INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
              $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
-             $(DESTDIR)$(MANDIR)/man1/autostaple.1 $(DESTDIR)$(MANDIR)/man7/libautostaple.7 \
+             $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \
+             $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(filter %.7,$(MAN_PAGES)))) \
              $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
 
 install: all
@@ -178,8 +179,8 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/autostaple $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
-	install -m 0644 docs/man/autostaple.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 docs/man/libautostaple.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.7,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
