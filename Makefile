@@ -1,6 +1,7 @@
 # autostaple: make, make check, make demo, make check-asan, make check-tsan,
 # make fuzz, make check-fuzz (FUZZ_SECONDS), make bench (BENCH_QUICK=1),
-# make install (PREFIX, DESTDIR).
+# make install, make uninstall (PREFIX, DESTDIR, BINDIR, LIBDIR, MANDIR,
+# DOCDIR).
 # See README.md.
 
 VERSION   := 0.1.0
@@ -11,8 +12,10 @@ WARN      := -Wall -Wextra
 SANITIZE  ?=
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANITIZE) -std=gnu11 -DAS_VERSION=\"$(VERSION)\"
 PREFIX    ?= /usr/local
-LIBDIR    ?= $(PREFIX)/lib
 BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/autostaple
 
 CORE_SRC := shim/core.c shim/status_cb.c shim/certs.c shim/ptrmap.c shim/cache.c \
             shim/issuer.c shim/fetch.c shim/refresher.c shim/schedule.c shim/dueheap.c shim/persist.c \
@@ -159,14 +162,29 @@ demo:
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/loopback_bind.so
 	@BUILD=$(BUILD) tests/demo.sh
 
+# The files `make install` lays out; `make uninstall` removes exactly these
+# (and DOCDIR once it is empty).  The preload object loads the core from its
+# own directory (shim/preload.c): both go to LIBDIR.
+MAN_PAGES := docs/man/autostaple.1 docs/man/libautostaple.7
+DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md
+INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
+             $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
+             $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \
+             $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(filter %.7,$(MAN_PAGES)))) \
+             $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
-	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/autostaple $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.7,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
-	    $(DESTDIR)$(BINDIR)/autostaple
+	rm -f $(INSTALLED)
+	if [ -d $(DESTDIR)$(DOCDIR) ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR); fi
 
 clean:
 	rm -rf build build-asan build-tsan
