@@ -153,6 +153,9 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
             snprintf(res->error, sizeof(res->error), "stopped");
         else
             snprintf(res->error, sizeof(res->error), "%s", curl.easy_strerror(rc));
+        res->no_connection = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                             rc == CURLE_COULDNT_RESOLVE_PROXY;
+        res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
         free(res->body);
         res->body = NULL;
         res->len = 0;

@@ -12,6 +12,8 @@ struct as_http {
     unsigned char *body;   /* malloc'd, NULL if none; caller frees */
     size_t len;
     char error[256];       /* why the exchange failed, if it did */
+    int no_connection;     /* it failed: no connection was made */
+    int timed_out;         /* it failed: the timeout was reached */
 };
 
 /* GET url (post == NULL) or POST post as content_type.  The body is refused
