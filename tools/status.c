@@ -116,14 +116,12 @@ static void print_proc(const struct proc *p)
                 width[k] = strlen(cells[i][k]);
         }
     }
-    printf(" ");
     for (int k = 0; k < COLUMNS; k++)
-        printf(" %-*s", k + 1 < COLUMNS ? (int)width[k] : 0, heads[k]);
+        printf("  %-*s", k + 1 < COLUMNS ? (int)width[k] : 0, heads[k]);
     printf("\n");
     for (size_t i = 0; i < n; i++) {
-        printf(" ");
         for (int k = 0; k < COLUMNS; k++)
-            printf(" %-*s", k + 1 < COLUMNS ? (int)width[k] : 0, cells[i][k]);
+            printf("  %-*s", k + 1 < COLUMNS ? (int)width[k] : 0, cells[i][k]);
         printf("\n");
     }
     printf("\n");
