@@ -198,7 +198,8 @@ int as_cmd_status(int argc, char **argv)
     }
     closedir(d);
 
-    qsort(procs, n, sizeof(*procs), by_pid);
+    if (n > 1)
+        qsort(procs, n, sizeof(*procs), by_pid);
     size_t live = 0, stale = 0;
     for (size_t i = 0; i < n; i++) {
         if (procs[i].live)
