@@ -45,6 +45,10 @@ struct as_slot {
     size_t len;
     size_t room;           /* bytes at der */
     unsigned char *der;    /* NULL until the first response */
+    /* Handshakes that asked for status, counted by as_slot_copy under the
+     * lock it holds anyway, in the cache line it reads anyway (with expires,
+     * len, der): every process's handshakes, for the fetcher's metrics. */
+    unsigned long staples, unstapled;
 };
 
 struct meta {
@@ -82,6 +86,7 @@ static void init_slot(struct as_slot *s, int shared)
     s->len = 0;
     s->room = 0;
     s->der = NULL;
+    s->staples = s->unstapled = 0;
     atomic_store(&s->fetcher, getpid());
 }
 
@@ -146,6 +151,7 @@ void as_slot_after_fork(struct as_slot *s)
         pthread_mutex_init(&s->lock, &attr);
         pthread_mutexattr_destroy(&attr);
         atomic_store(&s->fetcher, getpid());
+        s->staples = s->unstapled = 0; /* the parent's handshakes are the parent's */
     }
 }
 
@@ -215,8 +221,31 @@ int as_slot_copy(struct as_slot *s, time_t now, unsigned char **out, size_t *len
         *len = s->len;
         ok = 1;
     }
+    if (ok)
+        s->staples++;
+    else
+        s->unstapled++;
     pthread_mutex_unlock(&s->lock);
     return ok;
+}
+
+void as_slot_counts(struct as_slot *s, unsigned long *staples, unsigned long *unstapled)
+{
+    slot_lock(s);
+    *staples = s->staples;
+    *unstapled = s->unstapled;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *expires)
+{
+    slot_lock(s);
+    int valid = s->valid;
+    *status = valid ? s->status : -1;
+    *this_update = valid ? s->this_update : 0;
+    *expires = valid ? s->expires : 0;
+    pthread_mutex_unlock(&s->lock);
+    return valid;
 }
 
 time_t as_slot_expires(struct as_slot *s, time_t *this_update)

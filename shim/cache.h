@@ -38,8 +38,17 @@ int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int
                     time_t this_update, time_t expires);
 
 /* A fresh OPENSSL_malloc copy of the response if there is one that has not
- * expired at now, for SSL_set_tlsext_status_ocsp_resp (which takes it). */
+ * expired at now, for SSL_set_tlsext_status_ocsp_resp (which takes it).
+ * Counts the call as a staple (1 returned) or an unstapled handshake (0). */
 int as_slot_copy(struct as_slot *s, time_t now, unsigned char **out, size_t *len);
+
+/* What as_slot_copy counted, in every process sharing the slot (a private
+ * slot copied at fork starts again from 0 in the child). */
+void as_slot_counts(struct as_slot *s, unsigned long *staples, unsigned long *unstapled);
+
+/* The held response's status, thisUpdate and expiry; 0 (status -1, times
+ * 0) if none. */
+int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *expires);
 
 /* When the held response expires (0 if none), and its thisUpdate. */
 time_t as_slot_expires(struct as_slot *s, time_t *this_update);

@@ -41,6 +41,8 @@ static const struct option options[] = {
     { "AUTOSTAPLE_CACHE_DIR", DIRECTORY, F(cache_dir), "", 0, 0 },
     { "AUTOSTAPLE_MAX_CERTS", COUNT, F(max_certs), "10000", 1, 1000000 },
     { "AUTOSTAPLE_MAX_FETCHES", COUNT, F(max_fetches), "4", 1, 64 },
+    { "AUTOSTAPLE_METRICS_DIR", DIRECTORY, F(metrics_dir), "", 0, 0 },
+    { "AUTOSTAPLE_METRICS_INTERVAL", DURATION, F(metrics_interval), "15", 1, 3600 },
 };
 
 const char *as_config_var(size_t i, const char **def)

@@ -22,6 +22,8 @@ struct as_config {
     char cache_dir[1024]; /* AUTOSTAPLE_CACHE_DIR: saved responses, "" = none */
     long max_certs;       /* AUTOSTAPLE_MAX_CERTS: slots shared with forked workers */
     long max_fetches;     /* AUTOSTAPLE_MAX_FETCHES: exchanges with responders at a time */
+    char metrics_dir[1024]; /* AUTOSTAPLE_METRICS_DIR: Prometheus textfile, "" = none */
+    long metrics_interval;  /* AUTOSTAPLE_METRICS_INTERVAL: seconds between rewrites */
 };
 
 /* A warning about a bad value shows at most AS_CONFIG_SHOWN_MAX bytes of it

@@ -16,6 +16,7 @@
 #include "issuer.h"
 #include "log.h"
 #include "refresher.h"
+#include "report.h"
 
 struct as_real as_real_fns;
 
@@ -24,7 +25,7 @@ static const char *real_getenv(const char *name)
     return getenv(name);
 }
 
-#define MAX_HELD_WARNINGS 16 /* more than there are variables */
+#define MAX_HELD_WARNINGS 32 /* more than there are variables */
 static char held_warnings[MAX_HELD_WARNINGS][AS_CONFIG_WARNING_MAX];
 static int nheld;
 
@@ -66,17 +67,19 @@ static void on_before_serving(void)
     as_core_wait_for_first_fetches("before listening");
 }
 
-/* Lock order: fork guard, registry, pool. */
+/* Lock order: fork guard, registry, pool, report. */
 static void at_fork_prepare(void)
 {
     as_core_wait_for_first_fetches("before forking");
     as_refresher_prepare();
     as_registry_prepare();
     as_pool_prepare();
+    as_report_prepare();
 }
 
 static void at_fork_parent(void)
 {
+    as_report_parent();
     as_pool_parent();
     as_registry_parent();
     as_refresher_parent();
@@ -84,6 +87,7 @@ static void at_fork_parent(void)
 
 static void at_fork_child(void)
 {
+    as_report_child();
     as_pool_child();
     as_registry_child();
     as_refresher_child();

@@ -153,15 +153,17 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     if (curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL)
         snprintf(res->content_type, sizeof(res->content_type), "%s", type);
     int ok = rc == CURLE_OK;
-    if (!ok)
-        curl.easy_getinfo(h, CURLINFO_OS_ERRNO, &res->os_errno);
     if (!ok) {
+        curl.easy_getinfo(h, CURLINFO_OS_ERRNO, &res->os_errno);
         if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED)
             snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", cap);
         else if (atomic_load(stop))
             snprintf(res->error, sizeof(res->error), "stopped");
         else
             snprintf(res->error, sizeof(res->error), "%s", curl.easy_strerror(rc));
+        res->no_connection = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                             rc == CURLE_COULDNT_RESOLVE_PROXY;
+        res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
         free(res->body);
         res->body = NULL;
         res->len = 0;

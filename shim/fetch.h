@@ -15,6 +15,8 @@ struct as_http {
     char error[256];       /* why the exchange failed, if it did */
     char detail[256];      /* libcurl's own words on it, "" if none */
     long os_errno;         /* errno of a failed connection, 0 if none */
+    int no_connection;     /* it failed: no connection was made */
+    int timed_out;         /* it failed: the timeout was reached */
 };
 
 /* GET url (post == NULL) or POST post as content_type.  The body is refused

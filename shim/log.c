@@ -25,6 +25,11 @@ void as_log_remember_program(void)
     snprintf(program, sizeof(program), "%s", program_invocation_short_name);
 }
 
+const char *as_log_program(void)
+{
+    return program;
+}
+
 void as_log_setup(int level, const char *target)
 {
     log_level = level;

@@ -10,6 +10,8 @@ enum as_level { AS_ERROR = 0, AS_WARN = 1, AS_INFO = 2, AS_DEBUG = 3, AS_QUIET =
 /* Keeps the program's name for log lines, before a server rewrites its
  * argv for ps (nginx does). */
 void as_log_remember_program(void);
+/* That name. */
+const char *as_log_program(void);
 
 /* target: "stderr", "syslog" or a file path (opened per line, so closed
  * descriptors and log rotation are harmless). */

@@ -29,6 +29,7 @@
 #include "ocsp.h"
 #include "persist.h"
 #include "refresher.h"
+#include "report.h"
 #include "schedule.h"
 
 /* Servers add their chain after the certificate: give them this long before
@@ -78,11 +79,12 @@ static unsigned long long hash_of(const char *s)
 }
 
 /* A failed attempt: log it unless it repeats the last one; keep any good
- * response; back off. */
-static time_t failed(struct as_cert *c, time_t now, const char *why)
+ * response; back off.  kind is its reason for the metrics (report.h). */
+static time_t failed(struct as_cert *c, time_t now, const char *why, enum as_fail_reason kind)
 {
     if (atomic_load(&as_stopping))
         return 0; /* the process exits: an exchange cut short is no news */
+    as_report_failed(c, kind, why);
     unsigned long long h = hash_of(why);
     c->failures++;
     time_t held = as_slot_expires(c->slot, NULL);
@@ -139,9 +141,10 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
 
     if (!as_ocsp_request(c->leaf, c->issuer, &req, &reqlen)) {
         as_log_ssl(AS_ERROR, "certificate %s: cannot build an OCSP request", c->name);
-        return failed(c, now, "cannot build an OCSP request");
+        return failed(c, now, "cannot build an OCSP request", AS_FAIL_INTERNAL);
     }
     int ok;
+    as_report_request_sent(c);
     if (as_ocsp_get_url(as_cert_responder(c), req, reqlen, url, sizeof(url)))
         ok = as_fetch(url, NULL, 0, NULL, (size_t)as_cfg.max_response, as_cfg.timeout,
                       &as_stopping, &res);
@@ -150,11 +153,13 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
                       (size_t)as_cfg.max_response, as_cfg.timeout, &as_stopping, &res);
     OPENSSL_free(req);
     if (!ok)
-        return failed(c, time(NULL), res.error);
+        return failed(c, time(NULL), res.error,
+                      res.no_connection ? AS_FAIL_CONNECT
+                      : res.timed_out ? AS_FAIL_TIMEOUT : AS_FAIL_TRANSFER);
     if (res.code != 200) {
         free(res.body);
         snprintf(why, sizeof(why), "HTTP status %ld", res.code);
-        return failed(c, time(NULL), why);
+        return failed(c, time(NULL), why, AS_FAIL_HTTP);
     }
 
     struct as_verdict v;
@@ -162,14 +167,16 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
     if (!verify(c, res.body, res.len, now, &v)) {
         free(res.body);
         snprintf(why, sizeof(why), "response refused: %s", v.reason);
-        return failed(c, now, why);
+        return failed(c, now, why, as_fail_reason_of_verdict(&v));
     }
     as_persist_save(c->fp, res.body, res.len);
     int stored = as_slot_publish(c->slot, res.body, res.len, v.status, v.this_update,
                                  v.expires);
+    if (stored)
+        as_report_published(c, res.body, res.len, &v, 1);
     free(res.body);
     if (!stored)
-        return failed(c, now, "response larger than the cache's slots");
+        return failed(c, now, "response larger than the cache's slots", AS_FAIL_INTERNAL);
     return published(c, now, &v, as_cert_responder(c));
 }
 
@@ -190,6 +197,8 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
         return 0;
     }
     int stored = as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires);
+    if (stored)
+        as_report_published(c, der, len, &v, 0);
     free(der);
     if (!stored)
         return 0;
@@ -222,6 +231,7 @@ static time_t refresh(struct as_cert *c, int *attempted)
                        why);
             c->issuer_missing_logged = 1;
             c->failures++;
+            as_report_failed(c, AS_FAIL_ISSUER, "issuer not found");
             return as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max, 0,
                                  uniform());
         }
@@ -280,6 +290,7 @@ static void *run(void *arg)
     (void)arg;
     sem_post(&started);
     as_core_report_config();
+    as_report_fetch_thread_started();
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {
         as_cert_announce_pending_locked();

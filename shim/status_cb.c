@@ -12,6 +12,7 @@
 #include "core.h"
 #include "issuer.h"
 #include "refresher.h"
+#include "report.h"
 
 typedef int (*status_fn)(SSL *, void *);
 
@@ -85,11 +86,12 @@ static int staple(SSL *s)
 {
     X509 *leaf = SSL_get_certificate(s);
     if (leaf == NULL)
-        return SSL_TLSEXT_ERR_NOACK;
+        return as_count_unlearned();
     as_refresher_watch();
     struct as_cert *c = as_cert_find(leaf);
     if (c == NULL && (c = learn_lazily(s, leaf)) == NULL)
-        return SSL_TLSEXT_ERR_NOACK;
+        return as_count_unlearned();
+    /* (as_slot_copy counts the handshake in the slot, stapled or not) */
     unsigned char *der;
     size_t len;
     if (!as_slot_copy(c->slot, time(NULL), &der, &len))

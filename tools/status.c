@@ -1,11 +1,223 @@
-/* status.c: autostaple status (not written yet). */
+/* status.c: autostaple status [--cache-dir DIR] [--all]
+ * Reads the status files (status-PID.txt) that running servers' fetching
+ * processes write in the cache directory (shim/report.h) and prints, per
+ * process and certificate: subject, serial, status, produced, next update,
+ * last fetch, last error.  A file whose process is gone (no such pid, or a
+ * pid reused by a process started at another time) is stale: skipped and
+ * counted, or shown with --all.  Exit: 0 when the directory was read, 1 when
+ * it cannot be, 2 on a usage error. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "report.h"
+
+#define MAX_STATUS_FILE (64L * 1024 * 1024)
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: autostaple status [--cache-dir DIR] [--all]\n"
+            "Shows what the running servers' autostaple libraries staple, from the\n"
+            "status files they keep in DIR (default: $AUTOSTAPLE_CACHE_DIR).\n"
+            "  --all   also show the files of processes that are gone\n");
+}
+
+struct proc {
+    char name[300];
+    struct as_status_file f;
+    int live;
+};
+
+/* The whole file, NUL-terminated and malloc'd; NULL if it cannot be read
+ * (not a regular file, a symbolic link, too large). */
+static char *slurp(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    char *buf = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < MAX_STATUS_FILE &&
+        (buf = malloc((size_t)st.st_size + 1)) != NULL) {
+        ssize_t n = read(fd, buf, (size_t)st.st_size);
+        if (n < 0) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+        }
+    }
+    close(fd);
+    return buf;
+}
+
+/* Is the process that wrote f still the one running under its pid? */
+static int alive(const struct as_status_file *f)
+{
+    if (kill((pid_t)f->pid, 0) != 0 && errno != EPERM)
+        return 0;
+    unsigned long long now = as_process_start_ticks((pid_t)f->pid);
+    return f->start_ticks == 0 || now == 0 || now == f->start_ticks;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+    const struct proc *x = a, *y = b;
+    return (x->f.pid > y->f.pid) - (x->f.pid < y->f.pid);
+}
+
+/* "2026-11-21T10:49:00Z" as "2026-11-21 10:49:00Z" (and anything after it
+ * as it is), "-" for nothing. */
+static void readable(const char *v, char *out, size_t len)
+{
+    snprintf(out, len, "%s", v[0] ? v : "-");
+    if (strlen(out) > 10 && out[10] == 'T' && as_parse_time(out) != 0)
+        out[10] = ' ';
+}
+
+#define COLUMNS 7
+static const char *const heads[COLUMNS] = {
+    "SUBJECT", "SERIAL", "STATUS", "PRODUCED", "NEXT UPDATE", "LAST FETCH", "LAST ERROR",
+};
+
+static void print_proc(const struct proc *p)
+{
+    char written[64];
+    readable(p->f.written, written, sizeof(written));
+    printf("%s (pid %ld)%s, status written %s\n", p->f.program[0] ? p->f.program : "?",
+           p->f.pid, p->live ? "" : ": GONE (stale status file)", written);
+    if (p->f.n == 0) {
+        printf("  no certificate\n\n");
+        return;
+    }
+    size_t n = p->f.n;
+    char(*cells)[COLUMNS][AS_STATUS_FIELD + 8] = calloc(n, sizeof(*cells));
+    if (cells == NULL)
+        return;
+    size_t width[COLUMNS];
+    for (int k = 0; k < COLUMNS; k++)
+        width[k] = strlen(heads[k]);
+    for (size_t i = 0; i < n; i++) {
+        const struct as_status_cert *c = &p->f.certs[i];
+        const char *v[COLUMNS] = { c->subject, c->serial, c->status, c->produced,
+                                   c->next_update, c->last_fetch, c->last_error };
+        for (int k = 0; k < COLUMNS; k++) {
+            readable(v[k], cells[i][k], sizeof(cells[i][k]));
+            if (strlen(cells[i][k]) > width[k])
+                width[k] = strlen(cells[i][k]);
+        }
+    }
+    for (int k = 0; k < COLUMNS; k++)
+        printf("  %-*s", k + 1 < COLUMNS ? (int)width[k] : 0, heads[k]);
+    printf("\n");
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < COLUMNS; k++)
+            printf("  %-*s", k + 1 < COLUMNS ? (int)width[k] : 0, cells[i][k]);
+        printf("\n");
+    }
+    printf("\n");
+    free(cells);
+}
 
 int as_cmd_status(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "autostaple: %s is not available yet\n", argv[0]);
-    return 2;
+    const char *dir = NULL;
+    int all = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0) {
+            all = 1;
+        } else if (strcmp(argv[i], "--cache-dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (strncmp(argv[i], "--cache-dir=", 12) == 0) {
+            dir = argv[i] + 12;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "autostaple status: unexpected argument: %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (dir == NULL)
+        dir = getenv("AUTOSTAPLE_CACHE_DIR");
+    if (dir == NULL || dir[0] == '\0') {
+        fprintf(stderr, "autostaple status: AUTOSTAPLE_CACHE_DIR is not set and no "
+                        "--cache-dir DIR was given: the status files live in the cache "
+                        "directory\n");
+        return 2;
+    }
+
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d == NULL) {
+        fprintf(stderr, "autostaple status: cannot read %s: %s\n", dir, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return 1;
+    }
+    struct proc *procs = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid;
+        int end = 0;
+        if (sscanf(e->d_name, "status-%ld.txt%n", &pid, &end) != 1 ||
+            (size_t)end != strlen(e->d_name))
+            continue;
+        char *text = slurp(dfd, e->d_name);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct proc *g = realloc(procs, cap * sizeof(*g));
+            if (g == NULL) {
+                free(text);
+                break;
+            }
+            procs = g;
+        }
+        struct proc *p = &procs[n];
+        if (text == NULL || !as_status_parse(text, &p->f)) {
+            fprintf(stderr, "autostaple status: ignoring %s/%s: not a readable status file\n",
+                    dir, e->d_name);
+            free(text);
+            continue;
+        }
+        free(text);
+        snprintf(p->name, sizeof(p->name), "%s", e->d_name);
+        p->live = alive(&p->f);
+        n++;
+    }
+    closedir(d);
+
+    if (n > 1)
+        qsort(procs, n, sizeof(*procs), by_pid);
+    size_t live = 0, stale = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (procs[i].live)
+            live++;
+        else
+            stale++;
+        if (procs[i].live || all)
+            print_proc(&procs[i]);
+        as_status_free(&procs[i].f);
+    }
+    free(procs);
+    if (live == 0)
+        printf("no running server has written a status in %s\n", dir);
+    if (stale > 0 && !all)
+        printf("%zu stale status file%s of processes that are gone not shown (--all shows "
+               "them)\n", stale, stale > 1 ? "s" : "");
+    else if (stale > 0)
+        printf("%zu stale status file%s of processes that are gone\n", stale,
+               stale > 1 ? "s" : "");
+    return 0;
 }

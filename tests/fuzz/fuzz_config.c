@@ -49,6 +49,8 @@ static const struct doc {
     { "AUTOSTAPLE_MAX_CERTS", SIZE, "10000", 1, 1000000 },   /* a count: plain digits too */
     { "AUTOSTAPLE_STARTUP_WAIT", DURATION, "2", 0, 30 },
     { "AUTOSTAPLE_MAX_FETCHES", SIZE, "4", 1, 64 },          /* a count: plain digits too */
+    { "AUTOSTAPLE_METRICS_DIR", DIR, "", 0, 0 },
+    { "AUTOSTAPLE_METRICS_INTERVAL", DURATION, "15", 1, 3600 },
 };
 #define NDOCS (sizeof(docs) / sizeof(docs[0]))
 
@@ -79,7 +81,8 @@ static void *field(struct as_config *c, size_t i)
     void *f[NDOCS] = { &c->disable,   &c->log_level,    &c->log,         &c->ca_file,
                        &c->responder, &c->timeout,      &c->max_response, &c->retry_min,
                        &c->retry_max, &c->max_age,      &c->skew,         &c->fetch_issuer,
-                       &c->cache_dir, &c->max_certs,    &c->startup_wait, &c->max_fetches };
+                       &c->cache_dir, &c->max_certs,    &c->startup_wait, &c->max_fetches,
+                       &c->metrics_dir, &c->metrics_interval };
     return f[i];
 }
 

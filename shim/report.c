@@ -1,0 +1,481 @@
+/* report.c: see report.h.  The records of the certificates, the counters,
+ * and the reporter thread that writes the status and metrics files. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+
+#include "cache.h"
+#include "certs.h"
+#include "config.h"
+#include "log.h"
+#include "ocsp.h"
+#include "ptrmap.h"
+#include "refresher.h"
+#include "report.h"
+
+#define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
+#define STATUS_MAX_AGE 60     /* rewritten at least this often (staple counts) */
+
+const char *const as_fail_reason_names[AS_FAIL_COUNT] = {
+    "connect", "timeout", "transfer", "http", "malformed", "unsuccessful",
+    "verify", "unknown", "revoked", "issuer", "internal",
+};
+
+atomic_ulong as_unstapled_unlearned;
+
+/* What the refresher told about a certificate.  Under rep.lock. */
+struct record {
+    char serial[132];
+    time_t produced, next_update;
+    int max_age;
+    time_t last_fetch;
+    const char *last_result;    /* a literal */
+    time_t last_error_at;
+    char *last_error;           /* malloc'd, NULL if none */
+};
+
+static struct {
+    pthread_mutex_t lock;       /* the report lock: a leaf, see report.h */
+    pthread_cond_t cond;        /* the reporter waits on it */
+    struct as_ptrmap records;   /* struct as_cert * -> struct record * */
+    unsigned long long fetches, failures[AS_FAIL_COUNT];
+    int dirty;                  /* the status file is to be rewritten */
+    int stop;
+    pid_t running;              /* the process that started its reporter, 0 if none */
+    int started;                /* and it did start: tid is valid */
+    pthread_t tid;
+    int atexit_set;
+} rep = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+/* The files this process wrote, to remove at exit (the reporter's own). */
+static pid_t status_written, metrics_written;
+
+static int enabled(void)
+{
+    return as_cfg.cache_dir[0] != '\0' || as_cfg.metrics_dir[0] != '\0';
+}
+
+enum as_fail_reason as_fail_reason_of_verdict(const struct as_verdict *v)
+{
+    if (strncmp(v->reason, "not a DER", 9) == 0 || strncmp(v->reason, "not a basic", 11) == 0 ||
+        strncmp(v->reason, "unreadable", 10) == 0)
+        return AS_FAIL_MALFORMED;
+    if (strncmp(v->reason, "responder answered", 18) == 0)
+        return AS_FAIL_UNSUCCESSFUL;
+    if (v->status == V_OCSP_CERTSTATUS_UNKNOWN)
+        return AS_FAIL_UNKNOWN;
+    return AS_FAIL_VERIFY;
+}
+
+/* c's record, made on first use.  rep.lock held. */
+static struct record *record_of(struct as_cert *c)
+{
+    struct record *r = as_ptrmap_get(&rep.records, c);
+    if (r != NULL || (r = calloc(1, sizeof(*r))) == NULL)
+        return r;
+    /* The serial as `openssl x509 -serial` prints it: its bytes in hex. */
+    const ASN1_INTEGER *sn = X509_get0_serialNumber(c->leaf);
+    const unsigned char *b = ASN1_STRING_get0_data(sn);
+    int len = ASN1_STRING_length(sn);
+    for (int i = 0; i < len && 2 * i + 2 < (int)sizeof(r->serial); i++)
+        snprintf(r->serial + 2 * i, 3, "%02X", b[i]);
+    if (!as_ptrmap_put(&rep.records, c, r)) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void changed_locked(void)
+{
+    rep.dirty = 1;
+    pthread_cond_signal(&rep.cond);
+}
+
+void as_report_request_sent(struct as_cert *c)
+{
+    (void)c;
+    if (!enabled())
+        return;
+    pthread_mutex_lock(&rep.lock);
+    rep.fetches++;
+    pthread_mutex_unlock(&rep.lock);
+}
+
+static time_t produced_at(const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    time_t t = 0;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+    OCSP_BASICRESP *bs = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
+    const ASN1_GENERALIZEDTIME *at = bs != NULL ? OCSP_resp_get0_produced_at(bs) : NULL;
+    struct tm tm;
+    if (at != NULL && ASN1_TIME_to_tm(at, &tm))
+        t = timegm(&tm);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
+    return t;
+}
+
+void as_report_published(struct as_cert *c, const unsigned char *der, size_t len,
+                         const struct as_verdict *v, int fetched)
+{
+    if (!enabled())
+        return;
+    time_t produced = produced_at(der, len), now = time(NULL);
+    pthread_mutex_lock(&rep.lock);
+    struct record *r = record_of(c);
+    if (r != NULL) {
+        r->produced = produced;
+        r->next_update = v->next_update;
+        r->max_age = v->next_update == 0;
+        if (fetched) {
+            r->last_fetch = now;
+            r->last_result = v->status == V_OCSP_CERTSTATUS_REVOKED ? "revoked" : "good";
+        }
+    }
+    if (fetched && v->status == V_OCSP_CERTSTATUS_REVOKED)
+        rep.failures[AS_FAIL_REVOKED]++;
+    changed_locked();
+    pthread_mutex_unlock(&rep.lock);
+}
+
+void as_report_failed(struct as_cert *c, enum as_fail_reason why_kind, const char *why)
+{
+    if (!enabled())
+        return;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&rep.lock);
+    rep.failures[why_kind]++;
+    struct record *r = record_of(c);
+    if (r != NULL) {
+        if (why_kind != AS_FAIL_ISSUER) {
+            r->last_fetch = now;
+            r->last_result = as_fail_reason_names[why_kind];
+        }
+        char *text = strdup(why);
+        if (text != NULL) {
+            free(r->last_error);
+            r->last_error = text;
+        }
+        r->last_error_at = now;
+    }
+    changed_locked();
+    pthread_mutex_unlock(&rep.lock);
+}
+
+/* ---- the reporter ---- */
+
+/* Warns once per distinct message (the same problem every interval would
+ * drown the log); the reporter's thread only. */
+static void warn_once(char *last, size_t lastlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn_once(char *last, size_t lastlen, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (strcmp(msg, last) != 0) {
+        snprintf(last, lastlen, "%s", msg);
+        as_log(AS_WARN, "%s", msg);
+    }
+}
+
+/* Writes buf as dir/name through dir/.name.tmp and a rename, mode 0644,
+ * following no symbolic link, refusing a world-writable directory (the
+ * rules of persist.c).  Returns 1 if written. */
+static int write_file(const char *dir, const char *var, const char *name, const char *buf,
+                      size_t len, char *last, size_t lastlen)
+{
+    char tmp[128];
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        warn_once(last, lastlen, "cannot use %s (%s): %s", dir, var, strerror(errno));
+        return 0;
+    }
+    struct stat st;
+    if (fstat(dfd, &st) != 0 || (st.st_mode & S_IWOTH)) {
+        warn_once(last, lastlen, "refusing %s (%s): it is writable by anyone", dir, var);
+        close(dfd);
+        return 0;
+    }
+    snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+    unlinkat(dfd, tmp, 0);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, buf, len) == (ssize_t)len;
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (ok && renameat(dfd, tmp, dfd, name) != 0) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok) {
+        if (fd >= 0)
+            unlinkat(dfd, tmp, 0);
+        warn_once(last, lastlen, "cannot write %s/%s (%s): %s", dir, name, var,
+                  strerror(saved));
+    } else {
+        last[0] = '\0'; /* a problem that comes back is reported again */
+    }
+    close(dfd);
+    return ok;
+}
+
+static void remove_file(const char *dir, const char *name)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0) {
+        unlinkat(dfd, name, 0);
+        close(dfd);
+    }
+}
+
+struct entry {
+    struct as_cert *c;
+    time_t due;
+    int taken, forgotten;
+};
+
+/* The certificates this process refreshes, with their next fetch. */
+static struct entry *collect(size_t *n)
+{
+    size_t cap = 0;
+    struct entry *e = NULL;
+    pid_t me = getpid();
+    *n = 0;
+    pthread_mutex_lock(&as_registry_lock);
+    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
+        if (as_slot_fetcher(c->slot) != me)
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct entry *g = realloc(e, ncap * sizeof(*e));
+            if (g == NULL)
+                break;
+            e = g;
+            cap = ncap;
+        }
+        e[(*n)++] = (struct entry){ c, c->due.at, c->taken, c->forgotten };
+    }
+    pthread_mutex_unlock(&as_registry_lock);
+    return e;
+}
+
+/* Formats what is to be written now into *status and *metrics (malloc'd,
+ * NULL where nothing is due). */
+static void render(int want_status, int want_metrics, char **status, size_t *slen,
+                   char **metrics, size_t *mlen)
+{
+    size_t n = 0, shown = 0;
+    struct entry *e = collect(&n);
+    struct as_cert_view *views = calloc(n ? n : 1, sizeof(*views));
+    struct as_process_view p = { 0 };
+    p.pid = getpid();
+    p.program = as_log_program();
+    p.start_ticks = as_process_start_ticks(p.pid);
+    p.now = time(NULL);
+    p.unstapled = atomic_load_explicit(&as_unstapled_unlearned, memory_order_relaxed);
+
+    pthread_mutex_lock(&rep.lock);
+    p.fetches = rep.fetches;
+    memcpy(p.failures, rep.failures, sizeof(p.failures));
+    for (size_t i = 0; i < n && views != NULL; i++) {
+        struct as_cert *c = e[i].c;
+        unsigned long staples, unstapled;
+        as_slot_counts(c->slot, &staples, &unstapled);
+        p.staples += staples;
+        p.unstapled += unstapled;
+        if (e[i].forgotten)
+            continue; /* no longer served: counted, not shown */
+        struct record *r = record_of(c);
+        struct as_cert_view *v = &views[shown++];
+        v->subject = c->name;
+        v->serial = r != NULL ? r->serial : "";
+        v->responder = as_cert_responder(c);
+        as_slot_held(c->slot, &v->status, &v->this_update, &v->expires);
+        if (r != NULL && v->status >= 0) {
+            v->produced = r->produced;
+            v->next_update = r->next_update;
+            v->max_age = r->max_age;
+        }
+        v->last_fetch = r != NULL ? r->last_fetch : 0;
+        v->last_result = r != NULL && r->last_result ? r->last_result : "";
+        v->last_error_at = r != NULL ? r->last_error_at : 0;
+        v->last_error = r != NULL && r->last_error ? r->last_error : "";
+        v->next_fetch = e[i].due;
+        v->fetching = e[i].taken;
+        v->staples = staples;
+        v->unstapled = unstapled;
+    }
+    /* Formatted under the lock: the views point into the records. */
+    FILE *out;
+    if (want_status && views != NULL && (out = open_memstream(status, slen)) != NULL) {
+        as_status_write(out, &p, views, shown);
+        if (fclose(out) != 0) {
+            free(*status);
+            *status = NULL;
+        }
+    }
+    if (want_metrics && views != NULL && (out = open_memstream(metrics, mlen)) != NULL) {
+        as_metrics_write(out, &p, views, shown);
+        if (fclose(out) != 0) {
+            free(*metrics);
+            *metrics = NULL;
+        }
+    }
+    pthread_mutex_unlock(&rep.lock);
+    free(views);
+    free(e);
+}
+
+static void *reporter(void *arg)
+{
+    (void)arg;
+    static char status_warned[600], metrics_warned[600];
+    char status_name[64], metrics_name[64];
+    pid_t me = getpid();
+    snprintf(status_name, sizeof(status_name), "status-%ld.txt", (long)me);
+    snprintf(metrics_name, sizeof(metrics_name), "autostaple-%ld.prom", (long)me);
+    int want_status = as_cfg.cache_dir[0] != '\0';
+    int want_metrics = as_cfg.metrics_dir[0] != '\0';
+    time_t status_at = 0, metrics_at = 0; /* when each was last written */
+
+    pthread_mutex_lock(&rep.lock);
+    rep.dirty = 1;
+    while (!rep.stop) {
+        time_t now = time(NULL);
+        int do_status = want_status && ((rep.dirty && now >= status_at + STATUS_MIN_GAP) ||
+                                        now >= status_at + STATUS_MAX_AGE);
+        int do_metrics = want_metrics && now >= metrics_at + as_cfg.metrics_interval;
+        if (do_status || do_metrics) {
+            if (do_status)
+                rep.dirty = 0;
+            pthread_mutex_unlock(&rep.lock);
+            char *sbuf = NULL, *mbuf = NULL;
+            size_t slen = 0, mlen = 0;
+            render(do_status, do_metrics, &sbuf, &slen, &mbuf, &mlen);
+            if (sbuf != NULL && write_file(as_cfg.cache_dir, "AUTOSTAPLE_CACHE_DIR", status_name,
+                                           sbuf, slen, status_warned, sizeof(status_warned)))
+                status_written = me;
+            if (mbuf != NULL && write_file(as_cfg.metrics_dir, "AUTOSTAPLE_METRICS_DIR",
+                                           metrics_name, mbuf, mlen, metrics_warned,
+                                           sizeof(metrics_warned)))
+                metrics_written = me;
+            free(sbuf);
+            free(mbuf);
+            if (do_status)
+                status_at = now;
+            if (do_metrics)
+                metrics_at = now;
+            pthread_mutex_lock(&rep.lock);
+            continue;
+        }
+        time_t wake = now + 3600;
+        if (want_status)
+            wake = rep.dirty ? status_at + STATUS_MIN_GAP : status_at + STATUS_MAX_AGE;
+        if (want_metrics && metrics_at + as_cfg.metrics_interval < wake)
+            wake = metrics_at + as_cfg.metrics_interval;
+        struct timespec t = { wake, 0 };
+        pthread_cond_timedwait(&rep.cond, &rep.lock, &t);
+    }
+    pthread_mutex_unlock(&rep.lock);
+    return NULL;
+}
+
+/* At exit: stop the reporter (two seconds at most) and remove this
+ * process's files. */
+static void stop_reporter(void)
+{
+    pid_t me = getpid();
+    pthread_mutex_lock(&rep.lock);
+    int mine = rep.running == me && rep.started;
+    rep.stop = 1;
+    pthread_cond_signal(&rep.cond);
+    pthread_mutex_unlock(&rep.lock);
+    if (mine) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 2;
+        pthread_timedjoin_np(rep.tid, NULL, &until);
+    }
+    char name[64];
+    if (status_written == me) {
+        snprintf(name, sizeof(name), "status-%ld.txt", (long)me);
+        remove_file(as_cfg.cache_dir, name);
+    }
+    if (metrics_written == me) {
+        snprintf(name, sizeof(name), "autostaple-%ld.prom", (long)me);
+        remove_file(as_cfg.metrics_dir, name);
+    }
+}
+
+void as_report_fetch_thread_started(void)
+{
+    if (!enabled())
+        return;
+    pid_t me = getpid();
+    pthread_mutex_lock(&rep.lock);
+    if (rep.running != me && !rep.stop && !atomic_load(&as_stopping)) {
+        pthread_attr_t attr;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        int err = pthread_create(&rep.tid, &attr, reporter, NULL);
+        pthread_attr_destroy(&attr);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        rep.running = me; /* once per process, even if it failed */
+        rep.started = err == 0;
+        if (err == 0) {
+            pthread_setname_np(rep.tid, "autostaple-rep");
+            if (!rep.atexit_set) /* (inherited by forked processes) */
+                rep.atexit_set = atexit(stop_reporter) == 0;
+        } else {
+            as_log(AS_WARN, "cannot start the thread that writes the status and metrics "
+                   "files: %s; not writing them", strerror(err));
+        }
+    }
+    pthread_mutex_unlock(&rep.lock);
+}
+
+void as_report_prepare(void)
+{
+    pthread_mutex_lock(&rep.lock);
+}
+
+void as_report_parent(void)
+{
+    pthread_mutex_unlock(&rep.lock);
+}
+
+void as_report_child(void)
+{
+    /* The reporter is the parent's; the child starts its own if it
+     * refreshes (as_report_fetch_thread_started), and its counts begin
+     * anew: its fetches are its own, its handshakes are in the slots. */
+    pthread_mutex_unlock(&rep.lock);
+    pthread_cond_init(&rep.cond, NULL);
+    rep.running = 0;
+    rep.started = 0;
+    rep.fetches = 0;
+    memset(rep.failures, 0, sizeof(rep.failures));
+    atomic_store(&as_unstapled_unlearned, 0);
+}
