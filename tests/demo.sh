@@ -1,8 +1,10 @@
 #!/bin/bash
 # tests/demo.sh: what `make demo` shows.  A throw-away CA with an OCSP
-# responder (OpenSSL's own), an unmodified `openssl s_server` started with
-# the shim preloaded, and two clients asking for the certificate status:
-# s_client prints the staple, curl --cert-status verifies it.
+# responder (OpenSSL's own), `autostaple check` diagnosing the certificate,
+# an unmodified `openssl s_server` started under `autostaple` (the shim
+# preloaded), two clients asking for the certificate status (s_client
+# prints the staple, curl --cert-status verifies it), and `autostaple
+# status` telling what the server staples.
 # Everything listens on 127.0.0.1 and is stopped on exit.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,9 +37,15 @@ pids+=($!)
 for _ in $(seq 50); do grep -q "waiting for OCSP" "$work/ocsp.log" && break; sleep 0.1; done
 grep -q "waiting for OCSP" "$work/ocsp.log" || { cat "$work/ocsp.log"; die "the responder did not start"; }
 
-say "3. An unmodified openssl s_server on 127.0.0.1:$tls_port, with the shim preloaded:"
-echo "   LD_PRELOAD=$build/libautostaple.so openssl s_server -cert leaf-rsa.pem ..."
-LD_PRELOAD="$build/libautostaple.so" openssl s_server -accept "127.0.0.1:$tls_port" -www \
+say "3. autostaple check: would the library staple a response for this certificate?"
+echo "   autostaple check leaf-rsa-full.pem"
+"$build/autostaple" check "$work/pki/leaf-rsa-full.pem" | sed 's/^/   /'
+echo "   (exit status ${PIPESTATUS[0]}: 0 is a good, verified response)"
+
+say "4. An unmodified openssl s_server on 127.0.0.1:$tls_port, under autostaple (the shim preloaded):"
+echo "   autostaple --cache-dir DIR -- openssl s_server -cert leaf-rsa.pem ..."
+mkdir -p "$work/cache"
+"$build/autostaple" --cache-dir "$work/cache" -- openssl s_server -accept "127.0.0.1:$tls_port" -www \
     -cert "$work/pki/leaf-rsa.pem" -key "$work/pki/leaf-rsa.key" \
     -cert_chain "$work/pki/chain.pem" >/dev/null 2>"$work/server.log" &
 pids+=($!)
@@ -45,16 +53,21 @@ for _ in $(seq 50); do grep -q "stapling a good response" "$work/server.log" && 
 echo "   The server's stderr (the shim's log):"
 grep autostaple "$work/server.log" | sed 's/^/   /'
 
-say "4. openssl s_client -status: the staple arrives in the handshake"
+say "5. openssl s_client -status: the staple arrives in the handshake"
 timeout 10 openssl s_client -connect "127.0.0.1:$tls_port" -status </dev/null 2>/dev/null |
     sed -n '/^OCSP response:/,/^---/p' | grep -E 'OCSP Response Status|Cert Status|This Update|Next Update|Responder Id|OCSP response: no' |
     sed 's/^ */   /'
 
-say "5. curl --cert-status: a client that verifies the staple (signature, CertID, status, times)"
+say "6. curl --cert-status: a client that verifies the staple (signature, CertID, status, times)"
 if timeout 10 curl -sS --cert-status --cacert "$work/pki/root.pem" \
     --resolve "good.test:$tls_port:127.0.0.1" -o /dev/null "https://good.test:$tls_port/"; then
     echo "   curl: the staple verified; the connection succeeded."
-    say "Done: an unmodified server stapled a verified OCSP response."
 else
     die "curl refused the staple (see above)"
 fi
+
+say "7. autostaple status: what the running server staples"
+for _ in $(seq 30); do ls "$work/cache"/status-*.txt >/dev/null 2>&1 && break; sleep 0.1; done
+echo "   autostaple status --cache-dir DIR"
+"$build/autostaple" status --cache-dir "$work/cache" | sed 's/^/   /'
+say "Done: an unmodified server stapled a verified OCSP response."
