@@ -15,7 +15,7 @@ LIBDIR    ?= $(PREFIX)/lib
 BINDIR    ?= $(PREFIX)/bin
 
 CORE_SRC := shim/core.c shim/status_cb.c shim/certs.c shim/ptrmap.c shim/cache.c \
-            shim/issuer.c shim/fetch.c shim/refresher.c shim/schedule.c shim/dueheap.c shim/persist.c \
+            shim/issuer.c shim/fetch.c shim/refresher.c shim/schedule.c shim/dueheap.c shim/persist.c shim/ocsp_file.c \
             shim/ocsp_verify.c shim/ocsp_request.c shim/aia.c shim/config.c shim/log.c
 CORE_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o)
 HEADERS  := $(wildcard shim/*.h)

@@ -41,6 +41,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_CACHE_DIR", DIRECTORY, F(cache_dir), "", 0, 0 },
     { "AUTOSTAPLE_MAX_CERTS", COUNT, F(max_certs), "10000", 1, 1000000 },
     { "AUTOSTAPLE_MAX_FETCHES", COUNT, F(max_fetches), "4", 1, 64 },
+    { "AUTOSTAPLE_OCSP_FILES", BOOL, F(ocsp_files), "1", 0, 0 },
 };
 
 int as_parse_bool(const char *s)

@@ -20,6 +20,7 @@ struct as_config {
     char cache_dir[1024]; /* AUTOSTAPLE_CACHE_DIR: saved responses, "" = none */
     long max_certs;       /* AUTOSTAPLE_MAX_CERTS: slots shared with forked workers */
     long max_fetches;     /* AUTOSTAPLE_MAX_FETCHES: exchanges with responders at a time */
+    int ocsp_files;       /* AUTOSTAPLE_OCSP_FILES: read <certificate file>.ocsp */
 };
 
 /* A warning about a bad value shows at most AS_CONFIG_SHOWN_MAX bytes of it
