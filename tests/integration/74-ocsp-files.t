@@ -180,6 +180,20 @@ is "$(grep -c "stapling a good response from $c/leaf-rsa.pem.ocsp" "$T/cron.log"
 stop_bg cron
 stop_bg "ocsp-$OCSP_PORT"
 
+# --- A file written while a fetch hangs is taken as soon as the fetch
+# fails, not at the next retry (30 s later).
+h=$T/hang
+certdir "$h"
+start_fake hang 0 hang
+start_fixture hangs "$h" file AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
+    AUTOSTAPLE_TIMEOUT=4 AUTOSTAPLE_RETRY_MIN=30 AUTOSTAPLE_RETRY_MAX=60 AUTOSTAPLE_STARTUP_WAIT=0
+check "(the fetch is under way)" eventually 5 test "$(count_requests "$FAKE_LOG")" -ge 1
+mkresp_for leaf-rsa "$h/new.der" && mv "$h/new.der" "$h/leaf-rsa.pem.ocsp"
+check "a file written during a fetch that fails is taken when it fails (within 8 s)" \
+    wait_for_staple good "$PORT" 8
+stop_bg hangs
+stop_bg hang
+
 # --- Programs that do not serve: the BIO_new_file hook stays out of the way.
 out=$(with_shim openssl x509 -in "$AS_PKI/leaf-rsa.pem" -noout -subject 2>&1)
 is "$out" "subject=CN = good.test" "openssl x509 under the preload: reads its file, prints nothing else"
