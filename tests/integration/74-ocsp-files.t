@@ -59,11 +59,16 @@ unlike "$(cat "$T/fixture.log")" "OCSP from .* failed" \
     "fixture server: no fetch yet (the file's response sets the next refresh)"
 stop_bg fixture
 
+# s_server opens its key just before its certificate: "leaf-rsa.key.ocsp" is
+# a guess too, dropped because the key file holds no certificate.
+head -c 500 /dev/urandom >"$d/leaf-rsa.key.ocsp"
 start_shim_s_server sserver "$d/leaf-rsa" "${RETRY[@]}"
 is "$(staple_of "$PORT")" good "openssl s_server (reads the PEM itself): first handshake stapled"
 check "openssl s_server: curl --cert-status accepts it" curl_verify "$PORT" good.test
 like "$(cat "$T/sserver.log")" "stapling a good response from $d/leaf-rsa.pem.ocsp" \
     "openssl s_server: the log names the file"
+unlike "$(cat "$T/sserver.log")" "leaf-rsa.key.ocsp" \
+    "openssl s_server: a file beside its key file is not looked at"
 stop_bg sserver
 
 # Read through stdio: no file name reaches OpenSSL, so nothing is guessed.
