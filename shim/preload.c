@@ -8,6 +8,8 @@
  * the first such context.  A thread-local flag lets the core's own calls pass
  * straight through.  The exported names are versioned OPENSSL_3.0.0 by
  * preload.map, so programs linked against OpenSSL 1.1 never bind to them.
+ * BIO_new_file is hooked too, only to note, per thread, the files a server
+ * reads its certificate from (for "<file>.ocsp", ocsp_file.h).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
