@@ -209,10 +209,15 @@ out=$(AUTOSTAPLE_LOG_LEVEL=debug with_shim timeout 10 openssl s_client -connect 
     -status </dev/null 2>&1)
 like "$out" "Cert Status: good" "openssl s_client under the preload: gets the staple"
 unlike "$out" "autostaple\\[" "and the library says nothing in it"
-out=$(AUTOSTAPLE_LOG_LEVEL=debug with_shim timeout 10 curl -sS --cert-status \
-    --cacert "$AS_PKI/root.pem" --resolve "good.test:$PORT:127.0.0.1" "https://good.test:$PORT/" 2>&1)
-rc=$?
-is "$rc" 0 "curl --cert-status under the preload: verifies"
-unlike "$out" "autostaple\\[" "and the library says nothing in it"
+if sanitized; then
+    # curl hangs in setlocale with a sanitizer runtime preloaded, library or not.
+    skip "curl under a preloaded sanitizer runtime" 2
+else
+    out=$(AUTOSTAPLE_LOG_LEVEL=debug with_shim timeout 10 curl -sS --cert-status \
+        --cacert "$AS_PKI/root.pem" --resolve "good.test:$PORT:127.0.0.1" "https://good.test:$PORT/" 2>&1)
+    rc=$?
+    is "$rc" 0 "curl --cert-status under the preload: verifies"
+    unlike "$out" "autostaple\\[" "and the library says nothing in it"
+fi
 stop_bg client-target
 done_testing
