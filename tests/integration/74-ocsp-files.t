@@ -20,16 +20,20 @@ certdir() {
     cp "$AS_PKI/leaf-rsa.pem" "$AS_PKI/leaf-rsa.key" "$AS_PKI/leaf-rsa-full.pem" "$1/"
 }
 
-# start_fixture NAME DIR MODE [VAR=VALUE...]: the fixture server loading
+# start_fixture NAME DIR MODE [VAR=VALUE | ARG...]: the fixture server loading
 # DIR/leaf-rsa.pem the MODE way (file: SSL_CTX_use_certificate_file; use:
 # PEM_read_X509 from stdio, no file name OpenSSL sees); port in PORT.
 start_fixture() {
     local name=$1 dir=$2 mode=$3
     shift 3
     PORT=$(free_port)
-    start_bg "$name" env "${RETRY[@]}" "$@" LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" \
+    local vars=() args=()
+    for a in "$@"; do
+        if [[ $a == AUTOSTAPLE_*=* ]]; then vars+=("$a"); else args+=("$a"); fi
+    done
+    start_bg "$name" env "${RETRY[@]}" "${vars[@]}" LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" \
         -port "$PORT" -max-seconds 120 -load "$mode" -cert "$dir/leaf-rsa.pem" \
-        -key "$dir/leaf-rsa.key" -chain "$AS_PKI/inter.pem"
+        -key "$dir/leaf-rsa.key" -chain "$AS_PKI/inter.pem" "${args[@]}"
     wait_for_port "$PORT" 10 || _as_infra_fail "fixture server $name starts" "$T/$name.log"
 }
 
@@ -70,6 +74,15 @@ like "$(cat "$T/sserver.log")" "stapling a good response from $d/leaf-rsa.pem.oc
 unlike "$(cat "$T/sserver.log")" "leaf-rsa.key.ocsp" \
     "openssl s_server: a file beside its key file is not looked at"
 stop_bg sserver
+
+# Loaded on each connection (SSL_use_certificate_file), by two threads: the
+# certificate is learned at the first handshake, its file read then.
+start_fixture perconn "$d" ssl-file -threads 2
+staple_of "$PORT" >/dev/null
+check "per connection (SSL_use_certificate_file): stapled from the file after the first handshake" \
+    wait_for_staple good "$PORT" 5
+is "$(grep -c 'stapling a good response from' "$T/perconn.log")" 1 "per connection: the file is read once"
+stop_bg perconn
 
 # Read through stdio: no file name reaches OpenSSL, so nothing is guessed.
 start_fixture stdio "$d" use
