@@ -25,7 +25,7 @@ static const char *real_getenv(const char *name)
     return getenv(name);
 }
 
-#define MAX_HELD_WARNINGS 16 /* more than there are variables */
+#define MAX_HELD_WARNINGS 32 /* more than there are variables */
 static char held_warnings[MAX_HELD_WARNINGS][AS_CONFIG_WARNING_MAX];
 static int nheld;
 
