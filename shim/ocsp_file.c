@@ -101,6 +101,14 @@ void as_ocsp_file_note(struct as_cert *c, const struct as_cert_source *src)
             add(c, src->recent[i], 1);
 }
 
+int as_ocsp_file_count(struct as_cert *c)
+{
+    int n = 0;
+    for (struct as_ocsp_file *f = first(c); f != NULL; f = f->next)
+        n++;
+    return n;
+}
+
 static void refuse(const struct as_cert *c, const struct as_ocsp_file *f, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void refuse(const struct as_cert *c, const struct as_ocsp_file *f, const char *fmt, ...)
@@ -190,6 +198,10 @@ static int holds_leaf(const struct as_cert *c, const struct as_ocsp_file *f)
  * Problems are logged here, once per change. */
 static int changed(const struct as_cert *c, struct as_ocsp_file *f)
 {
+    if (!atomic_load(&f->guessed) && f->holds_leaf < 0) {
+        f->holds_leaf = 0; /* a guess refused, named by the server since */
+        f->looked = 0;
+    }
     struct stat st;
     int err = stat(f->path, &st) == 0 ? 0 : errno;
     if (f->looked && err == f->err &&

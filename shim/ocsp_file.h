@@ -24,6 +24,9 @@ struct as_cert;
  * under as_registry_lock. */
 void as_ocsp_file_note(struct as_cert *c, const struct as_cert_source *src);
 
+/* How many files are remembered for c.  Any thread. */
+int as_ocsp_file_count(struct as_cert *c);
+
 /* Reads those of c's files that changed (path, size, mtime, inode) since they
  * were last looked at, and verifies each for c at now.  Returns 1 with the
  * freshest that verifies and whose thisUpdate is later than after: *der
