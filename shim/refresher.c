@@ -204,7 +204,7 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
  * Returns 1 and sets *at if it is stapled. */
 static int from_files(struct as_cert *c, time_t now, time_t *at)
 {
-    if (!as_cfg.ocsp_files)
+    if (!as_cfg.ocsp_files || atomic_load_explicit(&c->ocsp_files, memory_order_acquire) == NULL)
         return 0;
     time_t held_this = 0;
     if (as_slot_expires(c->slot, &held_this) <= now)
