@@ -11,7 +11,7 @@
 
 #include <openssl/ssl.h>
 
-#define AS_BOUNDARY_ABI 2
+#define AS_BOUNDARY_ABI 3
 
 /* The real OpenSSL functions, resolved by preload.c.  The core calls these
  * rather than the public names, which would come back through the hooks. */
@@ -21,6 +21,19 @@ struct as_real {
     long (*SSL_ctrl)(SSL *, int, long, void *);
 };
 
+/* Where a certificate may have come from, for its response file
+ * ("<file>.ocsp", ocsp_file.h).  named: the file a *_file call was given, or
+ * NULL.  recent: the files the calling thread opened for reading through
+ * BIO_new_file since its last certificate load (at most AS_RECENT_FILES,
+ * most recent first): a guess, for servers that read the PEM themselves.
+ * The strings are the caller's, valid during the call. */
+#define AS_RECENT_FILES 8
+struct as_cert_source {
+    const char *named;
+    const char *recent[AS_RECENT_FILES];
+    int nrecent;
+};
+
 /* What the hooks tell the core.  Every function is called after the real
  * call succeeded, on the caller's thread, never re-entrantly. */
 struct as_core {
@@ -28,9 +41,9 @@ struct as_core {
     /* A context that is not client-only was created. */
     void (*ctx_new)(SSL_CTX *ctx);
     /* The context's current certificate (and chain) changed. */
-    void (*ctx_loaded)(SSL_CTX *ctx);
+    void (*ctx_loaded)(SSL_CTX *ctx, const struct as_cert_source *src);
     /* A connection's own certificate (and chain) changed. */
-    void (*ssl_loaded)(SSL *ssl);
+    void (*ssl_loaded)(SSL *ssl, const struct as_cert_source *src);
     /* A certificate was added to a chain or to the extra chain. */
     void (*chain_cert)(X509 *x);
     /* A whole chain was set. */

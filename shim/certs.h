@@ -8,12 +8,15 @@
 #define AS_CERTS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <openssl/x509.h>
 
 #include "cache.h"
 #include "dueheap.h"
 #include "ocsp.h"
+
+struct as_ocsp_file;
 
 struct as_cert {
     /* Set at registration, then read-only. */
@@ -24,6 +27,9 @@ struct as_cert {
     unsigned char fp[32];
     time_t learned;                 /* when it was registered */
     struct as_slot *slot;           /* the staple, shared with forked workers (cache.h) */
+    /* Response files beside the certificate's files: grows under
+     * as_registry_lock, read without it (ocsp_file.c). */
+    _Atomic(struct as_ocsp_file *) ocsp_files;
 
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */

@@ -43,6 +43,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_MAX_FETCHES", COUNT, F(max_fetches), "4", 1, 64 },
     { "AUTOSTAPLE_METRICS_DIR", DIRECTORY, F(metrics_dir), "", 0, 0 },
     { "AUTOSTAPLE_METRICS_INTERVAL", DURATION, F(metrics_interval), "15", 1, 3600 },
+    { "AUTOSTAPLE_OCSP_FILES", BOOL, F(ocsp_files), "1", 0, 0 },
 };
 
 const char *as_config_var(size_t i, const char **def)

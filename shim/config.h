@@ -24,6 +24,7 @@ struct as_config {
     long max_fetches;     /* AUTOSTAPLE_MAX_FETCHES: exchanges with responders at a time */
     char metrics_dir[1024]; /* AUTOSTAPLE_METRICS_DIR: Prometheus textfile, "" = none */
     long metrics_interval;  /* AUTOSTAPLE_METRICS_INTERVAL: seconds between rewrites */
+    int ocsp_files;       /* AUTOSTAPLE_OCSP_FILES: read <certificate file>.ocsp */
 };
 
 /* A warning about a bad value shows at most AS_CONFIG_SHOWN_MAX bytes of it

@@ -15,6 +15,7 @@
 #include "core.h"
 #include "issuer.h"
 #include "log.h"
+#include "ocsp_file.h"
 #include "refresher.h"
 #include "report.h"
 
@@ -180,19 +181,22 @@ static void on_ctx_new(SSL_CTX *ctx)
     as_status_cb_install(ctx);
 }
 
-static void on_ctx_loaded(SSL_CTX *ctx)
+static void on_ctx_loaded(SSL_CTX *ctx, const struct as_cert_source *src)
 {
     STACK_OF(X509) *chain = NULL, *extra = NULL;
     as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
     as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_EXTRA_CHAIN_CERTS, 1, &extra);
-    attach(ctx, learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded"));
+    struct as_cert *c = learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded");
+    as_ocsp_file_note(c, src);
+    attach(ctx, c);
 }
 
-static void on_ssl_loaded(SSL *ssl)
+static void on_ssl_loaded(SSL *ssl, const struct as_cert_source *src)
 {
     STACK_OF(X509) *chain = NULL;
     as_real_fns.SSL_ctrl(ssl, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
-    learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection");
+    as_ocsp_file_note(learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection"),
+                      src);
 }
 
 static void on_chain_cert(X509 *x)

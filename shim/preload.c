@@ -8,6 +8,8 @@
  * the first such context.  A thread-local flag lets the core's own calls pass
  * straight through.  The exported names are versioned OPENSSL_3.0.0 by
  * preload.map, so programs linked against OpenSSL 1.1 never bind to them.
+ * BIO_new_file is hooked too, only to note, per thread, the files a server
+ * reads its certificate from (for "<file>.ocsp", ocsp_file.h).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -193,6 +195,71 @@ static const struct as_core *core_for_ssl(const SSL *ssl)
 
 #define TELL(c, call) do { in_shim = 1; (c)->call; in_shim = 0; } while (0)
 
+/* Files this thread opened for reading through BIO_new_file since its last
+ * certificate load: where a server that reads its PEM itself (nginx,
+ * openssl s_server) got the certificate it loads next, so that the core can
+ * look for "<file>.ocsp" beside it (boundary.h: struct as_cert_source).  A
+ * ring of the last AS_RECENT_FILES names; longer names are not kept.  Plain
+ * thread-local storage: no lock, no allocation. */
+#define RECENT_NAME_MAX 256
+static __thread struct {
+    char name[AS_RECENT_FILES][RECENT_NAME_MAX];
+    unsigned next, count;
+} recent;
+
+static void remember_opened(const char *file)
+{
+    size_t len = strnlen(file, RECENT_NAME_MAX);
+    if (len == 0 || len >= RECENT_NAME_MAX)
+        return;
+    memcpy(recent.name[recent.next], file, len + 1);
+    recent.next = (recent.next + 1) % AS_RECENT_FILES;
+    if (recent.count < AS_RECENT_FILES)
+        recent.count++;
+}
+
+/* The source of a certificate loaded now (named: the *_file argument or
+ * NULL); the names it hands out stay valid until this thread's next
+ * BIO_new_file.  The ring is emptied: the next load starts afresh. */
+static struct as_cert_source source_of(const char *named)
+{
+    struct as_cert_source src = { .named = named };
+    for (unsigned i = 0; i < recent.count; i++)
+        src.recent[src.nrecent++] =
+            recent.name[(recent.next + AS_RECENT_FILES - 1 - i) % AS_RECENT_FILES];
+    recent.count = 0;
+    return src;
+}
+
+/* BIO_new_file, bound on its own: a process may use libcrypto long before
+ * it loads libssl (bind_real needs libssl). */
+static BIO *(*real_BIO_new_file)(const char *, const char *);
+
+static void bind_bio_new_file(void)
+{
+    void *p = dlvsym(RTLD_NEXT, "BIO_new_file", "OPENSSL_3.0.0");
+    if (p == NULL) {
+        void *h = dlopen("libcrypto.so.3", RTLD_LAZY | RTLD_NOLOAD);
+        if (h != NULL) {
+            p = dlvsym(h, "BIO_new_file", "OPENSSL_3.0.0");
+            dlclose(h);
+        }
+    }
+    real_BIO_new_file = p == (void *)BIO_new_file ? NULL : (BIO *(*)(const char *, const char *))p;
+}
+
+AS_EXPORT BIO *BIO_new_file(const char *file, const char *mode)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, bind_bio_new_file);
+    if (real_BIO_new_file == NULL)
+        die("BIO_new_file");
+    BIO *b = real_BIO_new_file(file, mode);
+    if (b != NULL && !in_shim && file != NULL && mode != NULL && mode[0] == 'r')
+        remember_opened(file);
+    return b;
+}
+
 AS_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq,
                                   const SSL_METHOD *meth)
 {
@@ -275,39 +342,45 @@ AS_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
     return rc;
 }
 
-/* The certificate-loading hooks: real call, then tell the core. */
-#define CTX_LOAD_HOOK(name, params, args) \
+/* The certificate-loading hooks: real call, then tell the core where the
+ * certificate may have come from (file: the *_file argument, or NULL). */
+#define CTX_LOAD_HOOK(name, params, args, file) \
     AS_EXPORT int name params \
     { \
         int rc = REAL(name) args; \
         const struct as_core *c; \
-        if (rc == 1 && (c = core_for(ctx)) != NULL) \
-            TELL(c, ctx_loaded(ctx)); \
+        if (rc == 1 && (c = core_for(ctx)) != NULL) { \
+            struct as_cert_source src = source_of(file); \
+            TELL(c, ctx_loaded(ctx, &src)); \
+        } \
         return rc; \
     }
-#define SSL_LOAD_HOOK(name, params, args) \
+#define SSL_LOAD_HOOK(name, params, args, file) \
     AS_EXPORT int name params \
     { \
         int rc = REAL(name) args; \
         const struct as_core *c; \
-        if (rc == 1 && (c = core_for_ssl(ssl)) != NULL) \
-            TELL(c, ssl_loaded(ssl)); \
+        if (rc == 1 && (c = core_for_ssl(ssl)) != NULL) { \
+            struct as_cert_source src = source_of(file); \
+            TELL(c, ssl_loaded(ssl, &src)); \
+        } \
         return rc; \
     }
 
-CTX_LOAD_HOOK(SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x))
+CTX_LOAD_HOOK(SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x), NULL)
 CTX_LOAD_HOOK(SSL_CTX_use_certificate_file, (SSL_CTX *ctx, const char *file, int type),
-              (ctx, file, type))
+              (ctx, file, type), file)
 CTX_LOAD_HOOK(SSL_CTX_use_certificate_chain_file, (SSL_CTX *ctx, const char *file),
-              (ctx, file))
+              (ctx, file), file)
 CTX_LOAD_HOOK(SSL_CTX_use_certificate_ASN1, (SSL_CTX *ctx, int len, const unsigned char *d),
-              (ctx, len, d))
-SSL_LOAD_HOOK(SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x))
+              (ctx, len, d), NULL)
+SSL_LOAD_HOOK(SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x), NULL)
 SSL_LOAD_HOOK(SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
-              (ssl, file, type))
-SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file))
+              (ssl, file, type), file)
+SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file),
+              file)
 SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
-              (ssl, d, len))
+              (ssl, d, len), NULL)
 
 /* listen(2): a server that listens is done loading its certificates.  If the
  * core is loaded (this process set up a server context), give the first

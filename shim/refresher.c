@@ -27,6 +27,7 @@
 #include "issuer.h"
 #include "log.h"
 #include "ocsp.h"
+#include "ocsp_file.h"
 #include "persist.h"
 #include "refresher.h"
 #include "report.h"
@@ -206,6 +207,31 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
     return 1;
 }
 
+/* A response file beside the certificate (ocsp_file.h) that changed and
+ * holds a response fresher than the one held, verified like a fetched one.
+ * Returns 1 and sets *at if it is stapled. */
+static int from_files(struct as_cert *c, time_t now, time_t *at)
+{
+    if (!as_cfg.ocsp_files || atomic_load_explicit(&c->ocsp_files, memory_order_acquire) == NULL)
+        return 0;
+    time_t held_this = 0;
+    if (as_slot_expires(c->slot, &held_this) <= now)
+        held_this = 0;
+    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
+    unsigned char *der;
+    size_t len;
+    struct as_verdict v;
+    const char *path;
+    if (!as_ocsp_file_fresher(c, now, &p, held_this, &der, &len, &v, &path))
+        return 0;
+    int stored = as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires);
+    free(der);
+    if (!stored)
+        return 0;
+    *at = published(c, now, &v, path);
+    return 1;
+}
+
 /* One attempt for c.  Returns when to try again; *attempted is 0 if it only
  * decided to wait for the server's chain. */
 static time_t refresh(struct as_cert *c, int *attempted)
@@ -240,13 +266,22 @@ static time_t refresh(struct as_cert *c, int *attempted)
         as_log(AS_DEBUG, "certificate %s: issuer %s found in %s", c->name, iname, source);
         c->failures = 0;
     }
+    /* A saved response, then a fresher response file, may spare a fetch:
+     * the next one follows the schedule of the response taken.  When the
+     * responder fails, a response file that changed meanwhile (a cron job
+     * keeps it fresh) is taken if it is fresher. */
     time_t at;
+    int taken = 0;
     if (!c->cache_checked) {
         c->cache_checked = 1;
-        if (from_cache(c, now, &at))
-            return at;
+        taken = from_cache(c, now, &at);
     }
-    return fetch_and_verify(c, now);
+    if (from_files(c, now, &at) || taken)
+        return at;
+    at = fetch_and_verify(c, now);
+    if (c->failures > 0)
+        from_files(c, time(NULL), &at);
+    return at;
 }
 
 static int start_locked(void);
