@@ -124,12 +124,17 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     return at;
 }
 
-/* FIELD.md's checks of der as a response for c, at now, with the configured
- * skew and ages. */
+/* The configured skew and ages, for as_ocsp_verify. */
+static struct as_verify_params verify_params(void)
+{
+    return (struct as_verify_params){ as_cfg.skew, as_cfg.max_age, AS_MAX_LIFETIME };
+}
+
+/* FIELD.md's checks of der as a response for c, at now. */
 static int verify(const struct as_cert *c, const unsigned char *der, size_t len, time_t now,
                   struct as_verdict *v)
 {
-    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, AS_MAX_LIFETIME };
+    struct as_verify_params p = verify_params();
     return as_ocsp_verify(der, len, c->leaf, c->issuer, now, &p, v);
 }
 
@@ -217,7 +222,7 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
     time_t held_this = 0;
     if (as_slot_expires(c->slot, &held_this) <= now)
         held_this = 0;
-    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
+    struct as_verify_params p = verify_params();
     unsigned char *der;
     size_t len;
     struct as_verdict v;

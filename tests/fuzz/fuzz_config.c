@@ -51,6 +51,7 @@ static const struct doc {
     { "AUTOSTAPLE_MAX_FETCHES", SIZE, "4", 1, 64 },          /* a count: plain digits too */
     { "AUTOSTAPLE_METRICS_DIR", DIR, "", 0, 0 },
     { "AUTOSTAPLE_METRICS_INTERVAL", DURATION, "15", 1, 3600 },
+    { "AUTOSTAPLE_OCSP_FILES", BOOL, "1", 0, 1 },
 };
 #define NDOCS (sizeof(docs) / sizeof(docs[0]))
 
