@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "persist.h"
+#include "replace_file.h"
 
 #define MAX_FILE 65535
 
@@ -102,24 +103,10 @@ void as_persist_save(const unsigned char fp[32], const unsigned char *der, size_
         return;
     file_name(fp, name);
     snprintf(tmp, sizeof(tmp), ".%.16s.%d.tmp", name, (int)getpid());
-    unlinkat(dfd, tmp, 0); /* a leftover of ours, from a crash */
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, der, len) == (ssize_t)len;
-    int saved = errno;
-    if (fd >= 0 && close(fd) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && renameat(dfd, tmp, dfd, name) != 0) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) {
-        if (fd >= 0)
-            unlinkat(dfd, tmp, 0);
+    int err = as_replace_file_at(dfd, tmp, name, der, len);
+    if (err != 0)
         warn_once("cannot write to the cache directory %s: %s; keeping responses in "
-                  "memory only", as_cfg.cache_dir, strerror(saved));
-    }
+                  "memory only", as_cfg.cache_dir, strerror(err));
     close(dfd);
 }
 

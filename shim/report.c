@@ -22,6 +22,7 @@
 #include "ocsp.h"
 #include "ptrmap.h"
 #include "refresher.h"
+#include "replace_file.h"
 #include "report.h"
 
 #define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
@@ -214,23 +215,11 @@ static int write_file(const char *dir, const char *var, const char *name, const 
         return 0;
     }
     snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-    unlinkat(dfd, tmp, 0);
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, buf, len) == (ssize_t)len;
-    int saved = errno;
-    if (fd >= 0 && close(fd) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && renameat(dfd, tmp, dfd, name) != 0) {
-        ok = 0;
-        saved = errno;
-    }
+    int err = as_replace_file_at(dfd, tmp, name, buf, len);
+    int ok = err == 0;
     if (!ok) {
-        if (fd >= 0)
-            unlinkat(dfd, tmp, 0);
         warn_once(last, lastlen, "cannot write %s/%s (%s): %s", dir, name, var,
-                  strerror(saved));
+                  strerror(err));
     } else {
         last[0] = '\0'; /* a problem that comes back is reported again */
     }
