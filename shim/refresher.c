@@ -362,8 +362,10 @@ static void *run(void *arg)
             as_pool_generation() != c->pool_seen)
             next = time(NULL);
         as_cert_put_back_locked(c, c->forgotten ? 0 : next);
-        if (attempted)
+        if (attempted) {
             as_cert_first_attempt_ended_locked(c);
+            as_report_rescheduled();
+        }
     }
     /* The process exits: as_refresher_stop waits for this thread to end
      * (OpenSSL's per-thread clean-up included) before OPENSSL_cleanup. */

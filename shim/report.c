@@ -153,6 +153,15 @@ void as_report_published(struct as_cert *c, const unsigned char *der, size_t len
     pthread_mutex_unlock(&rep.lock);
 }
 
+void as_report_rescheduled(void)
+{
+    if (!enabled())
+        return;
+    pthread_mutex_lock(&rep.lock);
+    changed_locked();
+    pthread_mutex_unlock(&rep.lock);
+}
+
 void as_report_failed(struct as_cert *c, enum as_fail_reason why_kind, const char *why)
 {
     if (!enabled())
