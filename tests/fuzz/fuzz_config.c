@@ -83,7 +83,7 @@ static void *field(struct as_config *c, size_t i)
                        &c->responder, &c->timeout,      &c->max_response, &c->retry_min,
                        &c->retry_max, &c->max_age,      &c->skew,         &c->fetch_issuer,
                        &c->cache_dir, &c->max_certs,    &c->startup_wait, &c->max_fetches,
-                       &c->metrics_dir, &c->metrics_interval };
+                       &c->metrics_dir, &c->metrics_interval, &c->ocsp_files };
     return f[i];
 }
 
