@@ -416,6 +416,23 @@ wait_for_staple() {
     return 1
 }
 
+# wait_for_any_staple PORT SECS NAME...: ask each SNI NAME in turn until one
+# has a good staple; 1 on timeout.  For a server overloaded on purpose, where
+# any one certificate may be backed off for a while after a run of failures.
+wait_for_any_staple() {
+    local port=$1 secs=$2 name
+    shift 2
+    local end=$(($(_as_now_ms) + $(_as_ms "$secs")))
+    while [ "$(_as_now_ms)" -lt "$end" ]; do
+        for name in "$@"; do
+            [ "$(staple_of "$port" "$name")" = good ] && return 0
+        done
+        sleep 0.2
+    done
+    echo "wait_for_any_staple: no good staple on port $port for $* in $secs s" >&2
+    return 1
+}
+
 # curl_verify PORT [NAME] [CURL ARGS...]: HTTPS GET https://NAME:PORT/ (NAME
 # resolved to 127.0.0.1, default localhost) requiring a valid good staple
 # (--cert-status) and a chain to root.pem.  Returns curl's exit status; body

@@ -13,13 +13,16 @@ make_leaves 3 "$T/leaves"
 start_signing_responder flaky 2 -flaky
 PORT=$(free_port)
 start_bg server env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_RETRY_MIN=1 \
-    LD_PRELOAD="$AS_SHIM" valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+    AUTOSTAPLE_RETRY_MAX=10 LD_PRELOAD="$AS_SHIM" valgrind --leak-check=full --show-leak-kinds=definite,indirect \
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file="$T/valgrind.log" \
     "$FIXTURE_SERVER" -port "$PORT" -threads 4 -max-seconds 120 \
     -cert "$AS_PKI/leaf-ec.pem" -key "$AS_PKI/leaf-ec.key" -chain "$AS_PKI/chain.pem" \
     "${SNI_ARGS[@]}"
 wait_for_log "$T/server.log" '^ready' 60 || _as_infra_fail "fixture server under valgrind starts" "$T/valgrind.log"
-check "under valgrind: stapled" wait_for_staple good "$PORT" 20 host3.test
+# Half of the answers fail at random: a run of failures backs any one
+# certificate off for a while (at most 10 s here).
+check "under valgrind: stapled" wait_for_any_staple "$PORT" 40 \
+    good.test host1.test host2.test host3.test
 
 out=$("$AS_BUILD/tests/hammer" -port "$PORT" -CAfile "$AS_PKI/root.pem" -issuer "$AS_PKI/inter.pem" \
     -threads 4 -seconds 15 -name good.test -name host1.test -name host2.test -name host3.test \
