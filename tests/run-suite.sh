@@ -9,10 +9,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=$(cd "${BUILD:-build}" && pwd)
 
+# Below the kernel's ephemeral range (32768 and up here), where an outgoing
+# connection may take the port between this check and the responder's bind.
 free_port() {
     local p
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
     return 1
