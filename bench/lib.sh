@@ -36,7 +36,8 @@ start_bg() {
     _bench_pids+=("$BG_PID")
 }
 
-# stop_pid PID: TERM its process group, KILL after 3 s.
+# stop_pid PID: TERM its process group, KILL after 3 s.  A process stopped
+# here is not stopped again at exit (its pid may be someone else's by then).
 stop_pid() {
     local i
     kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null || true
@@ -46,6 +47,7 @@ stop_pid() {
     done
     kill -KILL -- "-$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
+    for i in "${!_bench_pids[@]}"; do [ "${_bench_pids[$i]}" = "$1" ] && unset '_bench_pids[i]'; done
     return 0
 }
 
@@ -75,6 +77,9 @@ free_port() {
     die "no free port"
 }
 
+# now_ms: the time in milliseconds (since the epoch).
+now_ms() { date +%s%3N; }
+
 # wait_for_log FILE ERE SECS
 wait_for_log() {
     local i
@@ -93,6 +98,14 @@ wait_for_port() {
         sleep 0.1
     done
     return 1
+}
+
+# stapled FILE: how many "stapling a good response" lines the library has
+# logged in FILE so far (0 while FILE does not exist yet).
+stapled() {
+    local n
+    n=$(grep -c 'stapling a good response' "$1" 2>/dev/null)
+    echo "${n:-0}"
 }
 
 # start_responder PKI_DIR PORT: the fake responder (mode sign) answering

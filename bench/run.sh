@@ -23,10 +23,7 @@ for b in "$@"; do
     echo "bench: == $b ==" >&2
     rm -f "$out/$b.md"
     start=$(date +%s)
-    args=()
-    [ "$b" = scale ] && [ "${BENCH_QUICK:-0}" = 1 ] && args=(--quick)
-    if [ "$b" = scale ]; then export SCALE_RESULTS=$out/scale.md; fi
-    if bench/"$b".sh "${args[@]}" >"$out/$b.stdout"; then
+    if bench/"$b".sh >"$out/$b.stdout"; then
         status='done'
     else
         status=FAILED

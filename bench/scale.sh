@@ -35,12 +35,16 @@
 #
 # AUTOSTAPLE_* variables of the caller apply to the library (for instance
 # AUTOSTAPLE_MAX_FETCHES=1).  Environment: BUILD (default build),
-# SCALE_ROUNDS, SCALE_SECONDS (rate rounds and their length), SCALE_FIRST_RUNS,
-# SCALE_NMIN (validity of responses, minutes, default 60), SCALE_KEEP=1 (keep
-# the work directory).  Results on stdout and in WORK/results.txt.
+# BENCH_QUICK=1 (as --quick), SCALE_ROUNDS, SCALE_SECONDS (rate rounds and
+# their length), SCALE_FIRST_RUNS, SCALE_NMIN (validity of responses,
+# minutes, default 60), BENCH_KEEP=1 (keep the work directory; SCALE_KEEP=1
+# too), BENCH_OUT.  Results on stdout and in $BENCH_OUT/scale.md (default
+# build/bench-results).
 set -u
-root=$(cd "$(dirname "$0")/.." && pwd)
-N='' QUICK=0
+: "${BENCH_KEEP:=${SCALE_KEEP:-0}}"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+N=''
 for a in "$@"; do
     case $a in
     --quick) QUICK=1 ;;
@@ -48,62 +52,29 @@ for a in "$@"; do
     *) sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;$d' >&2; exit 2 ;;
     esac
 done
-if [ $QUICK = 1 ]; then
+if [ "$QUICK" = 1 ]; then
     N=${N:-1000} ROUNDS=${SCALE_ROUNDS:-2} SECS=${SCALE_SECONDS:-2} FIRST_RUNS=${SCALE_FIRST_RUNS:-5}
 else
     N=${N:-10000} ROUNDS=${SCALE_ROUNDS:-10} SECS=${SCALE_SECONDS:-3} FIRST_RUNS=${SCALE_FIRST_RUNS:-20}
 fi
 NMIN=${SCALE_NMIN:-60}
-BUILD=$(cd "$root" && mkdir -p "${BUILD:-build}" && cd "${BUILD:-build}" && pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-scale.XXXXXX") || exit 1
-chmod 755 "$W"
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    [ "${SCALE_KEEP:-0}" = 1 ] && echo "kept $W" >&2 || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-say() { echo "scale: $*" >&2; }
-die() { say "$*"; exit 1; }
-now_ms() { date +%s%3N; }
-# free_port: a 127.0.0.1 port nobody listens on, below the ephemeral range.
-free_port() {
-    local p hex
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        hex=$(printf '%04X' "$p")
-        awk -v h="$hex" 'FNR > 1 { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
-            /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-    done
-}
-wait_log() {   # wait_log FILE ERE SECS
-    local end=$(($(now_ms) + $3 * 1000))
-    until grep -Eq -- "$2" "$1" 2>/dev/null; do
-        [ "$(now_ms)" -ge "$end" ] && return 1
-        sleep 0.05
-    done
-}
-stapled() { grep -c 'stapling a good response' "$1" 2>/dev/null; }
 rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/smaps_rollup"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 minmax() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 
 # ---------------------------------------------------------------- build
 say "building"
-make -C "$root" --no-print-directory all test-tools >"$W/build.log" 2>&1 || {
+make -C "$ROOT" --no-print-directory all test-tools >"$W/build.log" 2>&1 || {
     cat "$W/build.log" >&2
     die "make failed"
 }
 mkdir -p "$BUILD/bench"
 for prog in scale_certs scale_client scale_first; do
-    cc -Wall -Wextra -O2 -g -std=gnu11 -o "$BUILD/bench/$prog" "$root/bench/$prog.c" \
+    cc -Wall -Wextra -O2 -g -std=gnu11 -o "$BUILD/bench/$prog" "$ROOT/bench/$prog.c" \
         -lssl -lcrypto -lpthread || die "cannot build $prog"
 done
-SHIM=$BUILD/libautostaple.so FIXTURE=$BUILD/tests/fixture_server
+FIXTURE=$BUILD/tests/fixture_server
 CLIENT=$BUILD/bench/scale_client
 
 # ---------------------------------------------------------------- machine
@@ -118,7 +89,7 @@ CLIENT=$BUILD/bench/scale_client
 # ---------------------------------------------------------------- PKI, certificates, responder
 RP=$(free_port)
 say "test PKI and $N certificates"
-"$root/tests/pki/mkpki.sh" "$W/pki" "$(free_port)" "$(free_port)" >"$W/pki.log" 2>&1 ||
+"$ROOT/tests/pki/mkpki.sh" "$W/pki" "$(free_port)" "$(free_port)" >"$W/pki.log" 2>&1 ||
     { cat "$W/pki.log" >&2; die "mkpki failed"; }
 C=$W/certs
 "$BUILD/bench/scale_certs" -n "$N" -ca "$W/pki/inter.pem" -cakey "$W/pki/inter.key" \
@@ -128,11 +99,10 @@ cat "$W/certs.log" >&2
 head -n1 "$C/sni.list" >"$C/one.list"
 head -n1 "$C/names.txt" >"$C/one.names"
 say "openssl ocsp responder on 127.0.0.1:$RP"
-env LD_PRELOAD="$BUILD/tests/loopback_bind.so" openssl ocsp -index "$C/index.txt" -port "$RP" \
-    -CA "$W/pki/inter.pem" -rsigner "$W/pki/inter.pem" -rkey "$W/pki/inter.key" \
-    -nmin "$NMIN" -ignore_err >"$W/responder.out" 2>"$W/responder.log" &
-pids+=($!)
-wait_log "$W/responder.log" "waiting for OCSP client connections" 10 || die "the responder does not start"
+start_bg responder env LD_PRELOAD="$BUILD/tests/loopback_bind.so" openssl ocsp \
+    -index "$C/index.txt" -port "$RP" -CA "$W/pki/inter.pem" -rsigner "$W/pki/inter.pem" \
+    -rkey "$W/pki/inter.key" -nmin "$NMIN" -ignore_err
+wait_for_log "$W/responder.log" "waiting for OCSP client connections" 10 || die "the responder does not start"
 # requests: the responder's "Received request, 1st line: GET /<request>"
 # lines so far (a GET request is the certificate's CertID, no nonce).
 requests() { sed -n 's/^ocsp: Received request, 1st line: //p' "$W/responder.log"; }
@@ -143,11 +113,9 @@ server() {
     local name=$1 list=$2 pre=()
     [ "$3" = shim ] && pre=(LD_PRELOAD="$SHIM")
     SERVER_PORT=$(free_port)
-    env "${pre[@]}" "$FIXTURE" -port "$SERVER_PORT" -threads 2 -max-seconds 3600 \
-        -cert "$C/certs/host1.pem" -key "$C/key.pem" -chain "$W/pki/inter.pem" \
-        -sni-list "$list" >"$W/$name.log" 2>&1 &
-    SERVER_PID=$!
-    pids+=("$SERVER_PID")
+    start_bg "$name" env "${pre[@]}" "$FIXTURE" -port "$SERVER_PORT" -threads 2 -max-seconds 3600 \
+        -cert "$C/certs/host1.pem" -key "$C/key.pem" -chain "$W/pki/inter.pem" -sni-list "$list"
+    SERVER_PID=$BG_PID
 }
 
 # ---------------------------------------------------------------- 1. all stapled
@@ -168,7 +136,7 @@ while :; do
     [ $((t - t0)) -gt 180000 ] && break
     sleep 0.05
 done
-if [ -z "$t_ready" ] && wait_log "$W/shimN.log" '^ready' 30; then t_ready=$(($(now_ms) - t0)); fi
+if [ -z "$t_ready" ] && wait_for_log "$W/shimN.log" '^ready' 30; then t_ready=$(($(now_ms) - t0)); fi
 n_stapled=$(stapled "$W/shimN.log")
 say "   $n_stapled stapled after ${t_all:-(not all)} ms (ready, listening, at $t_ready ms)"
 sleep 1
@@ -182,14 +150,14 @@ req_post=$(grep -c '^POST' "$W/requests.txt")
 server plainN "$C/sni.list" plain
 P_PLAINN=$SERVER_PORT PID_PLAINN=$SERVER_PID
 t1=$(now_ms)
-wait_log "$W/plainN.log" '^ready' 120 || die "the server without the library does not start"
+wait_for_log "$W/plainN.log" '^ready' 120 || die "the server without the library does not start"
 t_plain_ready=$(($(now_ms) - t1))
 server shim1 "$C/one.list" shim
 P_SHIM1=$SERVER_PORT PID_SHIM1=$SERVER_PID
 server plain1 "$C/one.list" plain
 PID_PLAIN1=$SERVER_PID
-wait_log "$W/shim1.log" 'stapling a good response' 20 || die "the one-certificate server staples nothing"
-wait_log "$W/plain1.log" '^ready' 20 || die "the one-certificate server without the library does not start"
+wait_for_log "$W/shim1.log" 'stapling a good response' 20 || die "the one-certificate server staples nothing"
+wait_for_log "$W/plain1.log" '^ready' 20 || die "the one-certificate server without the library does not start"
 sleep 1
 
 # ---------------------------------------------------------------- 3. memory (before any handshake)
@@ -252,7 +220,7 @@ plain_med=$(awk '{ print $2 / $3 }' "$W/rates.txt" | median)
 rate_one=$(awk '{ print $1 }' "$W/rates.txt" | median)
 rate_many=$(awk '{ print $2 }' "$W/rates.txt" | median)
 rate_plain=$(awk '{ print $3 }' "$W/rates.txt" | median)
-for p in "$PID_SHIMN" "$PID_PLAINN" "$PID_SHIM1" "$PID_PLAIN1"; do kill "$p" 2>/dev/null; done
+for p in "$PID_SHIMN" "$PID_PLAINN" "$PID_SHIM1" "$PID_PLAIN1"; do stop_pid "$p"; done
 
 # ---------------------------------------------------------------- 5. first staple
 say "5. time to the first staple: $FIRST_RUNS runs each"
@@ -298,5 +266,5 @@ marginal=$(awk -v a="$rs_n" -v b="$rp_n" -v c="$rs_1" -v d="$rp_1" -v n="$N" -v 
     done
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee -a "$W/results.txt"
-cp "$W/results.txt" "${SCALE_RESULTS:-/dev/null}" 2>/dev/null
+cp "$W/results.txt" "$OUT/scale.md"
 exit 0
