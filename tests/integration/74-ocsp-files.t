@@ -48,6 +48,16 @@ thisupdate() {
         grep -m1 'This Update' | sed 's/^ *This Update: //'
 }
 
+# first_handshake_stapled WHO [LOG]: the server on $PORT staples on its
+# first handshake, curl --cert-status accepts the staple, and LOG (if given)
+# names the file it came from.
+first_handshake_stapled() {
+    is "$(staple_of "$PORT")" good "$1: first handshake stapled from the file"
+    check "$1: curl --cert-status accepts it" curl_verify "$PORT" good.test
+    [ $# -lt 2 ] || like "$(cat "$2")" "stapling a good response from $d/leaf-rsa.pem.ocsp" \
+        "$1: the log names the file"
+}
+
 # --- A valid file, no responder: the first handshake is stapled.
 d=$T/good
 certdir "$d"
@@ -55,10 +65,7 @@ mkresp_for leaf-rsa "$d/leaf-rsa.pem.ocsp" || _as_infra_fail "mkresp"
 cp "$d/leaf-rsa.pem.ocsp" "$d/leaf-rsa-full.pem.ocsp"
 
 start_fixture fixture "$d" file
-is "$(staple_of "$PORT")" good "fixture server (SSL_CTX_use_certificate_file): first handshake stapled from the file"
-check "fixture server: curl --cert-status accepts it" curl_verify "$PORT" good.test
-like "$(cat "$T/fixture.log")" "stapling a good response from $d/leaf-rsa.pem.ocsp" \
-    "fixture server: the log names the file"
+first_handshake_stapled "fixture server (SSL_CTX_use_certificate_file)" "$T/fixture.log"
 unlike "$(cat "$T/fixture.log")" "OCSP from .* failed" \
     "fixture server: no fetch yet (the file's response sets the next refresh)"
 stop_bg fixture
@@ -67,10 +74,7 @@ stop_bg fixture
 # a guess too, dropped because the key file holds no certificate.
 head -c 500 /dev/urandom >"$d/leaf-rsa.key.ocsp"
 start_shim_s_server sserver "$d/leaf-rsa" "${RETRY[@]}"
-is "$(staple_of "$PORT")" good "openssl s_server (reads the PEM itself): first handshake stapled"
-check "openssl s_server: curl --cert-status accepts it" curl_verify "$PORT" good.test
-like "$(cat "$T/sserver.log")" "stapling a good response from $d/leaf-rsa.pem.ocsp" \
-    "openssl s_server: the log names the file"
+first_handshake_stapled "openssl s_server (reads the PEM itself)" "$T/sserver.log"
 unlike "$(cat "$T/sserver.log")" "leaf-rsa.key.ocsp" \
     "openssl s_server: a file beside its key file is not looked at"
 stop_bg sserver
@@ -96,8 +100,7 @@ if [ -x /usr/sbin/nginx ]; then
     start_bg nginx env "${RETRY[@]}" LD_PRELOAD="$AS_SHIM" "$AS_SRC/tests/servers/nginx.sh" \
         "$T/nginx" "$PORT" "$d/leaf-rsa-full.pem" "$d/leaf-rsa.key" 2
     wait_for_port "$PORT" 15 || _as_infra_fail "nginx starts" "$T/nginx.log"
-    is "$(staple_of "$PORT")" good "nginx, 2 workers: first handshake stapled from the file"
-    check "nginx: curl --cert-status accepts it" curl_verify "$PORT" good.test
+    first_handshake_stapled "nginx, 2 workers"
     stop_bg nginx
 else
     skip "nginx is not installed" 2
@@ -109,8 +112,7 @@ if [ -x /usr/sbin/apache2 ]; then
     start_bg apache env "${RETRY[@]}" LD_PRELOAD="$AS_SHIM" "$AS_SRC/tests/servers/apache.sh" \
         "$T/apache" "$PORT" "$d/leaf-rsa-full.pem" "$d/leaf-rsa.key"
     wait_for_port "$PORT" 15 || _as_infra_fail "apache starts" "$T/apache.log"
-    is "$(staple_of "$PORT")" good "Apache httpd: first handshake stapled from the file"
-    check "Apache httpd: curl --cert-status accepts it" curl_verify "$PORT" good.test
+    first_handshake_stapled "Apache httpd"
     stop_bg apache
 else
     skip "apache2 is not installed" 2
