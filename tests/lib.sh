@@ -161,11 +161,13 @@ _as_ident() { local s=${1//[^A-Za-z0-9_]/_}; [[ $s =~ ^[0-9] ]] && s=_$s; printf
 _as_alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
 _as_signal() { kill "-$1" -- "-$2" 2>/dev/null; kill "-$1" "$2" 2>/dev/null; }
 
-# _as_terminate PID...: TERM (group and pid), KILL after 2 s, reap.
+# _as_terminate PID...: TERM (group and pid), KILL after AS_TERM_GRACE
+# seconds (default 2; more where a test checks what a process does as it
+# exits), reap.
 _as_terminate() {
     local p i left
     for p in "$@"; do _as_signal TERM "$p"; done
-    for ((i = 0; i < 20; i++)); do
+    for ((i = 0; i < ${AS_TERM_GRACE:-2} * 10; i++)); do
         left=0
         for p in "$@"; do _as_alive "$p" && left=1; done
         [ $left -eq 0 ] && break
@@ -230,15 +232,15 @@ free_port() {
     return 1
 }
 
-# eventually SECS CMD...: CMD succeeds within SECS seconds (tried every 0.3 s).
-eventually() {
-    local end=$(($(date +%s) + $1))
-    shift
-    until "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.3; done
-}
-
 _as_now_ms() { local ns; ns=$(date +%s%N); echo $((ns / 1000000)); }
 _as_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
+
+# eventually SECS CMD...: CMD succeeds within SECS seconds (tried every 0.3 s).
+eventually() {
+    local end=$(($(_as_now_ms) + $(_as_ms "$1")))
+    shift
+    until "$@"; do [ "$(_as_now_ms)" -ge "$end" ] && return 1; sleep 0.3; done
+}
 
 # wait_for_log FILE ERE SECS: until a line of FILE matches ERE.
 wait_for_log() {
@@ -550,6 +552,12 @@ proc_usage() {
 
 # sanitized: true when the library under test is built with a sanitizer.
 sanitized() { case "$AS_SHIM" in *libasan* | *libtsan*) return 0 ;; esac; return 1; }
+
+# Under a sanitizer a server's first fetch (libcurl loaded, a responder that
+# may spawn openssl) can outlast the default 2-s start-up wait, and the
+# "first handshake is stapled" checks would measure the machine.  Tests about
+# the wait itself set it.
+if sanitized; then export AUTOSTAPLE_STARTUP_WAIT=${AUTOSTAPLE_STARTUP_WAIT:-8}; fi
 
 # at_exit CMD...: run CMD (eval'ed) when the test ends, before processes are
 # killed.  Tests must not set their own EXIT trap.

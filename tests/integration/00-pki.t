@@ -153,7 +153,7 @@ stop_bg f10
 start_fake f11 "$fp" slow -size 3
 start=$(date +%s)
 is "$(curl -s "$url")" 000 "slow mode delivers the body"
-like "$(($(date +%s) - start))" '^[234]$' "slow mode: one byte per second"
+like "$(($(date +%s) - start))" '^[2-5]$' "slow mode: one byte per second"
 stop_bg f11
 start_issuer_server "$fp"
 check "issuer server: inter.der" bash -c "curl -fsS http://127.0.0.1:$fp/inter.der | cmp - '$P/inter.der'"

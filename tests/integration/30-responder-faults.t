@@ -10,7 +10,12 @@ export AUTOSTAPLE_RETRY_MIN=1 AUTOSTAPLE_TIMEOUT=3
 serve() { start_shim_s_server "$1" leaf-rsa AUTOSTAPLE_RESPONDER="$2"; }
 served() { timeout 10 curl -sSk --resolve "good.test:$1:127.0.0.1" -o /dev/null "https://good.test:$1/"; }
 
-# fast_handshakes PORT: three handshakes, each done within 1.5 s (none waits
+# FAST_MS: a handshake that waited for a fetch would take up to
+# AUTOSTAPLE_TIMEOUT (3 s); one that does not is done well within this.
+FAST_MS=1500
+sanitized && FAST_MS=2500
+
+# fast_handshakes PORT: three handshakes, each done within FAST_MS (none waits
 # for a fetch), none stapled.
 fast_handshakes() {
     local i start st ms
@@ -18,7 +23,7 @@ fast_handshakes() {
         start=$(date +%s%N)
         st=$(staple_of "$1")
         ms=$((($(date +%s%N) - start) / 1000000))
-        [ "$st" = none ] && [ "$ms" -lt 1500 ] || { diag "handshake $i: $st in $ms ms"; return 1; }
+        [ "$st" = none ] && [ "$ms" -lt "$FAST_MS" ] || { diag "handshake $i: $st in $ms ms"; return 1; }
     done
 }
 
@@ -72,9 +77,8 @@ mkresp_for leaf-rsa "$T/short.der" -this -1 -next 6
 start_fake fake-short 0 file -file "$T/short.der"
 serve short "http://127.0.0.1:$FAKE_PORT/"
 check "short-lived: stapled" wait_for_staple good "$PORT" 3
-sleep 3
-n=$(count_requests "$FAKE_LOG")
-check "short-lived: fetched again at about half its window ($n requests)" test "$n" -ge 2
+asked_twice() { [ "$(count_requests "$FAKE_LOG")" -ge 2 ]; }
+check "short-lived: fetched again at about half its window (within 4 s)" eventually 4 asked_twice
 check "short-lived: not stapled once its nextUpdate has passed" wait_for_staple none "$PORT" 5
 check "short-lived: the expired refetch is refused" \
     wait_for_log "$T/short.log" "response refused: response expired" 5
@@ -110,7 +114,7 @@ for i in 1 2 3 4 5; do
     start=$(date +%s%N)
     st=$(staple_of "$PORT")
     ms=$((($(date +%s%N) - start) / 1000000))
-    [ "$st" = none ] && [ "$ms" -lt 1500 ] || { slow=1; diag "handshake $i: $st in $ms ms"; }
+    [ "$st" = none ] && [ "$ms" -lt "$FAST_MS" ] || { slow=1; diag "handshake $i: $st in $ms ms"; }
 done
 is "$slow" 0 "hang: five handshakes during a hung fetch each complete at once, unstapled"
 check "hang: the timeout is logged" wait_for_log "$T/hang.log" "warning: .*[Tt]imeout" 10

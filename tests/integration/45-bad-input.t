@@ -196,7 +196,10 @@ bundle_server() {
     [ "${3:-}" = nochain ] && chain=()
     [ "$kind" = unreadable ] && leaf=$T/nobody/leaf-rsa run=("${nobody[@]}")
     PORT=$(free_port)
+    # The responder spawns openssl for each request: a timeout that a slow
+    # machine never reaches, since a timeout warning would fail the check.
     start_bg "$name" "${run[@]}" env AUTOSTAPLE_CA_FILE="${FILE[$kind]}" AUTOSTAPLE_FETCH_ISSUER=0 \
+        AUTOSTAPLE_TIMEOUT=10 \
         LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" -www \
         -cert "$leaf.pem" -key "$leaf.key" "${chain[@]}"
 }

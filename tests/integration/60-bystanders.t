@@ -80,7 +80,7 @@ is "$(grep -c 'AUTOSTAPLE_LOG_LEVEL="sometimes" is not valid' "$T/badvalue.log")
 
 start_shim_s_server logfile leaf-rsa AUTOSTAPLE_LOG="$T/shim.log"
 check "AUTOSTAPLE_LOG=file: staples" wait_for_staple good "$PORT" 5
-check "AUTOSTAPLE_LOG=file: lines go to the file" grep -q 'stapling a good response' "$T/shim.log"
+check "AUTOSTAPLE_LOG=file: lines go to the file" wait_for_log "$T/shim.log" 'stapling a good response' 5
 unlike "$(cat "$T/logfile.log")" "autostaple" "AUTOSTAPLE_LOG=file: and not to stderr"
 
 start_shim_s_server errorsonly leaf-rsa AUTOSTAPLE_LOG_LEVEL=error

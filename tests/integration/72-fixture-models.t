@@ -26,6 +26,7 @@ fixture() {
 ready() { wait_for_log "$1" '^ready' 10 || _as_infra_fail "$2 starts" "$1"; }
 fetchers() { sed -n 's/^autostaple\[fixture_server \([0-9]*\)\]: .*stapling a good response.*/\1/p' "$@" | sort -u; }
 
+t0=$(date +%s)
 fixture prefork -- -prefork 4 -user nobody
 P_PREFORK=$PORT; ready "$T/prefork.log" prefork
 fixture perconn -- -fork-per-conn
@@ -55,19 +56,22 @@ for m in PREFORK PERCONN DAEMON DROPPED JAILED; do
 done
 
 # The responder's requests, all accounted for by the servers' fetches: one
-# process per model fetches, every 1.6 to 4.4 s (8 s responses, up to 2 s old
-# when fetched), so at most 10 in these ~14 s (4 workers each fetching would
-# make 4 times as many).
+# process per model fetches, every 1 to 3 s (9 s windows, responses about
+# 1 s old when fetched), and never twice in one second: at most one per
+# second since the start, and the first (4 workers each fetching would make
+# about 4 times as many).  The servers keep fetching while this is counted:
+# the two counts are compared until they agree.
 fetches() { grep -c 'stapling a good response' "$@" | awk -F: '{ n += $NF } END { print n }'; }
 logs=("$T/prefork.log" "$T/perconn.log" "$T/daemon.log" "$T/daemon.out" "$T/dropped.log" "$T/jailed.log")
-n=$(count_requests "$FAKE_LOG")
-is "$n" "$(fetches "${logs[@]}")" "the responder's $n requests are the servers' fetches, one each"
+counts_agree() { [ "$(count_requests "$FAKE_LOG")" = "$(fetches "${logs[@]}")" ]; }
+check "the responder's requests are the servers' fetches, one each" eventually 3 counts_agree
+most=$(($(date +%s) - t0 + 1))
 for m in prefork perconn dropped jailed; do
     k=$(fetches "$T/$m.log")
-    check "$m: $k requests in ~14 s, one per refresh" test "$k" -ge 2 -a "$k" -le 10
+    check "$m: $k requests, one per refresh (at most $most)" test "$k" -ge 2 -a "$k" -le "$most"
 done
 k=$(fetches "$T/daemon.log" "$T/daemon.out")
-check "daemon: $k requests in ~14 s, one per refresh" test "$k" -ge 2 -a "$k" -le 10
+check "daemon: $k requests, one per refresh (at most $most)" test "$k" -ge 2 -a "$k" -le "$most"
 is "$(fetchers "$T/prefork.log" | wc -l)" 1 "PREFORK: one process fetches for the 4 workers"
 is "$(fetchers "$T/perconn.log" | wc -l)" 1 "PERCONN: the parent fetches, no child does"
 like "$(cat "$T/daemon.out")" "taking over the refresh of 1 certificate from process [0-9]+, which is gone" \

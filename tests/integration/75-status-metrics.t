@@ -117,7 +117,7 @@ check "metrics: the expiry gauge ($expiry) is nextUpdate - now ($want), within 3
     test -n "$expiry" -a "${expiry:-0}" -le $((want + 3)) -a "${expiry:-0}" -ge $((want - 3))
 like "$(cat "$prom")" 'reason="connect"} 0' "metrics: failures by reason, none yet"
 
-stop_bg fixture
+AS_TERM_GRACE=10 stop_bg fixture
 check_fails "fixture stopped: its status file is removed" test -e "$sf"
 check_fails "fixture stopped: its metrics file is removed" test -e "$prom"
 is "$(find "$cache" "$metrics" -name '*.tmp' | wc -l)" 0 "no temporary file left behind"
@@ -144,7 +144,7 @@ if [[ $AS_SHIM == *libtsan* ]]; then
     # not act on SIGTERM (seen with and without the library's reporter).
     skip "ThreadSanitizer: the daemon does not exit on SIGTERM"
 else
-    _as_terminate "$dpid"
+    AS_TERM_GRACE=10 _as_terminate "$dpid"
     check_fails "daemon stopped: its status file is removed" test -e "$T/dcache/status-$dpid.txt"
 fi
 
@@ -259,7 +259,7 @@ if [ -x /usr/sbin/nginx ]; then
     like "$out" "nginx \\(pid $nginx_PID\\)" "nginx: autostaple status shows the master"
     like "$(grep -F good.test <<<"$out")" "/CN=good.test +$serial +good " \
         "nginx: and its certificate, good"
-    stop_bg nginx
+    AS_TERM_GRACE=10 stop_bg nginx
     check_fails "nginx stopped: the status file is removed" test -e "$T/ncache/status-$nginx_PID.txt"
     check_fails "nginx stopped: the metrics file is removed" test -e "$nprom"
 else

@@ -58,7 +58,11 @@ note "between the samples: $n requests; fds $fds1 -> $fds2, threads $threads1 ->
 
 check "thousands of refreshes and failures in all, 1500 or more between the samples ($r1 and $n)" \
     test "$r1" -ge 2000 -a "$n" -ge 1500
-is "$fds2" "$fds1" "file descriptors stay the same"
+# Up to AUTOSTAPLE_MAX_FETCHES (4) fetches may be in flight at every sample
+# of a busy run, each with a socket and curl's wake-up pair: a leak of one
+# per refresh or failure would add a thousand.
+check "file descriptors stay the same, but for fetches in flight ($fds1 -> $fds2)" \
+    test "$fds2" -le $((fds1 + 8))
 is "$threads2" "$threads1" "threads stay the same"
 if sanitized; then
     skip "memory is not measured under a sanitizer (its allocator keeps freed memory)"
