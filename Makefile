@@ -72,7 +72,7 @@ $(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c $(HELPER_H) | $(BUIL
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lcrypto -lpthread
 $(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
-$(BUILD)/tests/hammer: tests/helpers/hammer.c tests/helpers/strict_staple.h tests/helpers/loopback_connect.h | $(BUILD)/obj
+$(BUILD)/tests/hammer: tests/helpers/hammer.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/mkresp: tests/helpers/mkresp.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
@@ -138,7 +138,7 @@ check-fuzz: fuzz
 BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
                $(BUILD)/bench/slotbench $(BUILD)/bench/mttax
 
-$(BUILD)/bench/hsbench: bench/hsbench.c tests/helpers/strict_staple.h tests/helpers/loopback_connect.h | $(BUILD)/obj
+$(BUILD)/bench/hsbench: bench/hsbench.c $(HELPER_H) | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/bench/mkleaves: bench/mkleaves.c $(HELPER_H) | $(BUILD)/obj

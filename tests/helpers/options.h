@@ -4,6 +4,7 @@
 #ifndef AS_OPTIONS_H
 #define AS_OPTIONS_H
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,13 @@ static inline int option_append(const char *v, void *dst)
         return 0;
     l->values[l->n++] = v;
     return 1;
+}
+
+/* The values of l in turn, for threads at once (next: the count of calls
+ * they share); NULL if l has none. */
+static inline const char *option_list_next(const struct option_list *l, atomic_uint *next)
+{
+    return l->n > 0 ? l->values[atomic_fetch_add(next, 1) % (unsigned)l->n] : NULL;
 }
 
 /* Reads argv[1] .. argv[argc - 1] against table: each word one of its
