@@ -65,18 +65,22 @@ $(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h tools/elfcheck.h $(BUILD)/liba
 $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/tests/unit
 
-$(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c | $(BUILD)/obj
+# The headers the test and benchmark tools share (tests/helpers/*.h).
+HELPER_H := $(wildcard tests/helpers/*.h)
+
+$(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lcrypto -lpthread
 $(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
-$(BUILD)/tests/hammer: tests/helpers/hammer.c tests/helpers/strict_staple.h tests/helpers/loopback_connect.h | $(BUILD)/obj
+$(BUILD)/tests/hammer: tests/helpers/hammer.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
-$(BUILD)/tests/mkresp: tests/helpers/mkresp.c | $(BUILD)/obj
+$(BUILD)/tests/mkresp: tests/helpers/mkresp.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
 $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libascore.a
 	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
+$(BUILD)/tests/unit/verify_tool: $(HELPER_H)
 
 test-tools: $(TEST_TOOLS) $(UNIT_BIN)
 
@@ -134,10 +138,10 @@ check-fuzz: fuzz
 BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
                $(BUILD)/bench/slotbench $(BUILD)/bench/mttax
 
-$(BUILD)/bench/hsbench: bench/hsbench.c tests/helpers/strict_staple.h tests/helpers/loopback_connect.h | $(BUILD)/obj
+$(BUILD)/bench/hsbench: bench/hsbench.c $(HELPER_H) | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
-$(BUILD)/bench/mkleaves: bench/mkleaves.c | $(BUILD)/obj
+$(BUILD)/bench/mkleaves: bench/mkleaves.c $(HELPER_H) | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
 $(BUILD)/bench/spawnbench: bench/spawnbench.c | $(BUILD)/obj

@@ -32,54 +32,41 @@
  * no staple was bad, 1 otherwise, 2 on bad usage.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ocsp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include "../tests/helpers/loopback_connect.h"
-#include "../tests/helpers/strict_staple.h"
+#include "../tests/helpers/options.h"
+#include "../tests/helpers/staple_probe.h"
 
 #define MAX_NAMES 4096
 #define MAX_THREADS 64
 #define MAX_PIDS 8
-#define MAX_REPORTS 5
 
+static const char *names[MAX_NAMES];
 static struct {
     int port, threads, request, tls;
     double seconds, warmup;
     long count;
     const char *groups;
-    const char *names[MAX_NAMES];
-    int nnames;
+    struct option_list names;
     int pids[MAX_PIDS];
     int npids;
-    SSL_CTX *ctx;
-    X509 *issuer;                 /* -verify */
-    STACK_OF(X509) *untrusted;
-    X509_STORE *store;
-} opt = { .port = -1, .threads = 2, .seconds = 0, .warmup = 1 };
-/* What staples are checked against, once loaded (strict_staple.h). */
+} opt = { .port = -1, .threads = 2, .seconds = 0, .warmup = 1, .names = { names, 0, MAX_NAMES } };
+/* What staples are checked against, with -verify (strict_staple.h). */
 static struct strict_trust trust;
+static struct probe_config probe = { .nodelay = 1, .trust = NULL, .full = 1 };
 
 static double win_start, win_end; /* measured window, monotonic seconds */
 static atomic_long left;          /* -count: handshakes still to start */
-static atomic_long n_hs, n_stapled, n_unstapled, n_failed, n_bad, n_reports;
+static struct probe_tally tally;
 static atomic_uint next_name;
 static atomic_long staple_bytes; /* the size of a staple (the last one seen) */
 
@@ -90,82 +77,21 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void report(const char *what, const char *why)
-{
-    if (atomic_fetch_add(&n_reports, 1) < MAX_REPORTS)
-        fprintf(stderr, "hsbench: %s: %s\n", what, why);
-}
-
-/* End the connection after the handshake: see the header. */
-static void finish(SSL *ssl, int fd)
-{
-    static const char request[] = "GET / HTTP/1.0\r\n\r\n";
-    char buf[4096];
-
-    if (opt.request) {
-        if (SSL_write(ssl, request, sizeof(request) - 1) > 0)
-            while (SSL_read(ssl, buf, sizeof(buf)) > 0)
-                ;
-        SSL_shutdown(ssl);
-        return;
-    }
-    SSL_shutdown(ssl);
-    shutdown(fd, SHUT_WR);
-    while (read(fd, buf, sizeof(buf)) > 0)
-        ;
-}
-
-/* One connection, counted if it completes in the window (or with -count). */
+/* One connection: a failure counted at once, a handshake if it completes
+ * in the window (or with -count). */
 static void one_connection(void)
 {
-    const unsigned char *staple;
-    const char *why;
+    const char *sni = option_list_next(&opt.names, &next_name), *why;
     long len;
-    int counted, stapled = 0, bad = 0;
-    int fd = loopback_connect(opt.port, 1);
-    SSL *ssl = fd >= 0 ? SSL_new(opt.ctx) : NULL;
+    enum probe_result r = staple_probe(&probe, sni, &why, &len);
 
-    if (ssl == NULL) {
-        atomic_fetch_add(&n_failed, 1);
-        report("connection failed", fd < 0 ? "connect" : "SSL_new");
-        usleep(10000); /* the server may be gone: do not spin */
-        goto out;
-    }
-    SSL_set_fd(ssl, fd);
-    if (opt.nnames > 0)
-        SSL_set_tlsext_host_name(ssl, opt.names[atomic_fetch_add(&next_name, 1) % opt.nnames]);
-    SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
-    if (SSL_connect(ssl) != 1) {
-        const char *r = ERR_reason_error_string(ERR_peek_last_error());
-        atomic_fetch_add(&n_failed, 1);
-        report("handshake failed", r != NULL ? r : "no OpenSSL error");
-        ERR_clear_error();
-        goto out;
-    }
-    len = SSL_get_tlsext_status_ocsp_resp(ssl, &staple);
-    if (len > 0 && staple != NULL) {
-        stapled = 1;
+    if (why != NULL)
+        probe_report("hsbench", probe_trouble(r), why);
+    if (len > 0)
         atomic_store_explicit(&staple_bytes, len, memory_order_relaxed);
-        if (opt.store != NULL && (why = strict_staple_problem(ssl, staple, len, &trust, 1)) != NULL) {
-            bad = 1;
-            report("bad staple", why);
-        }
-    }
-    finish(ssl, fd);
-    ERR_clear_error();
-    /* A timed run counts what completes inside the window. */
     double t = now();
-    counted = opt.count > 0 || (t >= win_start && t < win_end);
-    if (counted) {
-        atomic_fetch_add(&n_hs, 1);
-        atomic_fetch_add(stapled ? &n_stapled : &n_unstapled, 1);
-        if (bad)
-            atomic_fetch_add(&n_bad, 1);
-    }
-out:
-    SSL_free(ssl);
-    if (fd >= 0)
-        close(fd);
+    if (probe_failed(r) || opt.count > 0 || (t >= win_start && t < win_end))
+        probe_count(&tally, r);
 }
 
 static void *worker(void *arg)
@@ -233,19 +159,6 @@ static void sleep_until(double t)
     }
 }
 
-static X509 *read_cert(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f != NULL)
-        fclose(f);
-    if (x == NULL) {
-        fprintf(stderr, "hsbench: cannot read a certificate from %s\n", path);
-        exit(2);
-    }
-    return x;
-}
-
 static void usage(void)
 {
     fprintf(stderr,
@@ -264,33 +177,45 @@ static int accept_chain(X509_STORE_CTX *sctx, void *arg)
 
 static void make_ctx(const char *root, const char *issuer)
 {
-    opt.ctx = SSL_CTX_new(TLS_client_method());
-    if (opt.ctx == NULL)
+    SSL_CTX *ctx = probe.ctx = SSL_CTX_new(TLS_client_method());
+
+    if (ctx == NULL)
         exit(2);
-    SSL_CTX_set_session_cache_mode(opt.ctx, SSL_SESS_CACHE_OFF); /* full handshakes */
-    SSL_CTX_set_options(opt.ctx, SSL_OP_NO_TICKET);
-    if (opt.tls != 0 && (!SSL_CTX_set_min_proto_version(opt.ctx, opt.tls) ||
-                         !SSL_CTX_set_max_proto_version(opt.ctx, opt.tls)))
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* full handshakes */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (opt.tls != 0 && (!SSL_CTX_set_min_proto_version(ctx, opt.tls) ||
+                         !SSL_CTX_set_max_proto_version(ctx, opt.tls)))
         exit(2);
-    if (opt.groups != NULL && !SSL_CTX_set1_groups_list(opt.ctx, opt.groups)) {
+    if (opt.groups != NULL && !SSL_CTX_set1_groups_list(ctx, opt.groups)) {
         fprintf(stderr, "hsbench: bad -groups %s\n", opt.groups);
         exit(2);
     }
     if (root == NULL) {
         /* The client does not check the server's chain (a bench client
          * trusts its server): that keeps its share of the machine small. */
-        SSL_CTX_set_cert_verify_callback(opt.ctx, accept_chain, NULL);
+        SSL_CTX_set_cert_verify_callback(ctx, accept_chain, NULL);
         return;
     }
-    opt.issuer = read_cert(issuer);
-    opt.untrusted = sk_X509_new_null();
-    sk_X509_push(opt.untrusted, opt.issuer);
-    opt.store = X509_STORE_new();
-    if (opt.store == NULL || X509_STORE_load_file(opt.store, root) != 1) {
-        fprintf(stderr, "hsbench: cannot load %s\n", root);
-        exit(2);
-    }
-    trust = (struct strict_trust){ opt.store, opt.untrusted, opt.issuer, 2 };
+    strict_trust_load(&trust, "hsbench", root, issuer, 2);
+    probe.trust = &trust;
+}
+
+/* -tls: 1.2 or 1.3 only. */
+static int option_tls(const char *v, void *dst)
+{
+    *(int *)dst = strcmp(v, "1.2") == 0 ? TLS1_2_VERSION
+                  : strcmp(v, "1.3") == 0 ? TLS1_3_VERSION : 0;
+    return *(int *)dst != 0;
+}
+
+/* -cpu: one more process to measure. */
+static int option_pid(const char *v, void *dst)
+{
+    (void)dst;
+    if (opt.npids >= MAX_PIDS)
+        return 0;
+    opt.pids[opt.npids++] = atoi(v);
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -298,47 +223,30 @@ int main(int argc, char **argv)
     const char *root = NULL, *issuer = NULL;
     pthread_t th[MAX_THREADS];
     int i;
+    const struct option_spec options[] = {
+        { "-request", NULL, &opt.request },
+        { "-port", option_int, &opt.port },
+        { "-threads", option_int, &opt.threads },
+        { "-seconds", option_double, &opt.seconds },
+        { "-warmup", option_double, &opt.warmup },
+        { "-count", option_long, &opt.count },
+        { "-tls", option_tls, &opt.tls },
+        { "-groups", option_string, &opt.groups },
+        { "-name", option_append, &opt.names },
+        { "-cpu", option_pid, NULL },
+        { "-verify", option_string, &root },
+        { "-issuer", option_string, &issuer },
+        { NULL, NULL, NULL },
+    };
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-request") == 0) {
-            opt.request = 1;
-            continue;
-        }
-        if (v == NULL)
-            usage();
-        i++;
-        if (strcmp(a, "-port") == 0)
-            opt.port = atoi(v);
-        else if (strcmp(a, "-threads") == 0)
-            opt.threads = atoi(v);
-        else if (strcmp(a, "-seconds") == 0)
-            opt.seconds = atof(v);
-        else if (strcmp(a, "-warmup") == 0)
-            opt.warmup = atof(v);
-        else if (strcmp(a, "-count") == 0)
-            opt.count = atol(v);
-        else if (strcmp(a, "-tls") == 0)
-            opt.tls = strcmp(v, "1.2") == 0 ? TLS1_2_VERSION
-                      : strcmp(v, "1.3") == 0 ? TLS1_3_VERSION : (usage(), 0);
-        else if (strcmp(a, "-groups") == 0)
-            opt.groups = v;
-        else if (strcmp(a, "-name") == 0 && opt.nnames < MAX_NAMES)
-            opt.names[opt.nnames++] = v;
-        else if (strcmp(a, "-cpu") == 0 && opt.npids < MAX_PIDS)
-            opt.pids[opt.npids++] = atoi(v);
-        else if (strcmp(a, "-verify") == 0)
-            root = v;
-        else if (strcmp(a, "-issuer") == 0)
-            issuer = v;
-        else
-            usage();
-    }
+    parse_options(argc, argv, options, usage);
     if (opt.port <= 0 || opt.port > 65535 || opt.threads < 1 || opt.threads > MAX_THREADS ||
         (opt.seconds > 0) == (opt.count > 0) || opt.warmup < 0 || (root == NULL) != (issuer == NULL))
         usage();
 
     signal(SIGPIPE, SIG_IGN);
+    probe.port = opt.port;
+    probe.request = opt.request;
     make_ctx(root, issuer);
     atomic_store(&left, opt.count);
     double t0 = now();
@@ -372,19 +280,18 @@ int main(int argc, char **argv)
         self1 = self_cpu();
         t1 = now();
     }
-    long hs = atomic_load(&n_hs);
+    long hs = atomic_load(&tally.handshakes), bad = atomic_load(&tally.bad);
     double secs = t1 - t0;
     printf("handshakes %ld stapled %ld unstapled %ld failed %ld bad %ld seconds %.3f rate %.1f "
            "client_us_per_hs %.1f staple_bytes %ld",
-           hs, atomic_load(&n_stapled), atomic_load(&n_unstapled), atomic_load(&n_failed),
-           atomic_load(&n_bad), secs, secs > 0 ? (double)hs / secs : 0.0,
+           hs, atomic_load(&tally.stapled) + bad /* a bad staple is a staple here */,
+           atomic_load(&tally.unstapled), atomic_load(&tally.failed), bad, secs,
+           secs > 0 ? (double)hs / secs : 0.0,
            hs > 0 ? (self1 - self0) * 1e6 / (double)hs : 0.0, atomic_load(&staple_bytes));
     if (opt.npids > 0)
         printf(" server_us_per_hs %.2f", hs > 0 ? (cpu1 - cpu0) * 1e6 / (double)hs : 0.0);
     printf("\n");
-    SSL_CTX_free(opt.ctx);
-    X509_STORE_free(opt.store);
-    sk_X509_free(opt.untrusted);
-    X509_free(opt.issuer);
-    return atomic_load(&n_failed) == 0 && atomic_load(&n_bad) == 0 ? 0 : 1;
+    SSL_CTX_free(probe.ctx);
+    strict_trust_free(&trust);
+    return atomic_load(&tally.failed) == 0 && bad == 0 ? 0 : 1;
 }

@@ -17,7 +17,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
+
+#include "../tests/helpers/leaf_cert.h"
+#include "../tests/helpers/options.h"
+#include "../tests/helpers/pem_file.h"
 
 static void die(const char *what)
 {
@@ -33,67 +36,34 @@ static void usage(void)
     exit(2);
 }
 
+/* The certificate (key 0) or private key (key 1) of PEM file path. */
 static void *read_pem(const char *path, int key)
 {
-    FILE *f = fopen(path, "r");
-    void *p = NULL;
-    if (f != NULL) {
-        p = key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL)
-                : (void *)PEM_read_X509(f, NULL, NULL, NULL);
-        fclose(f);
-    }
+    void *p = pem_read_file(path, key);
+
     if (p == NULL)
         die(path);
     return p;
 }
 
-static void add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-    if (e == NULL || !X509_add_ext(x, e, -1))
-        die("extension");
-    X509_EXTENSION_free(e);
-}
-
+/* Certificate i, for hosti.test: serial four random bytes (base, made
+ * positive), then i. */
 static X509 *leaf(int i, X509 *ca, EVP_PKEY *cakey, EVP_PKEY *key, const char *ocsp,
                   const unsigned char base[4])
 {
-    char name[64], buf[1200];
-    unsigned char serial[8];
-    X509 *x = X509_new();
-    X509V3_CTX ctx;
+    char name[64];
+    struct leaf_spec spec = { .name = name, .days = 30, .ocsp_url = ocsp };
+    X509 *x;
 
     snprintf(name, sizeof(name), "host%d.test", i);
-    /* A positive serial, unique per run: four random bytes, then i. */
-    serial[0] = base[0] & 0x7f;
-    memcpy(serial + 1, base + 1, 3);
-    serial[4] = (unsigned char)(i >> 24);
-    serial[5] = (unsigned char)(i >> 16);
-    serial[6] = (unsigned char)(i >> 8);
-    serial[7] = (unsigned char)i;
-    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    X509_NAME *subject = X509_NAME_new();
-    if (x == NULL || bn == NULL || subject == NULL || !X509_set_version(x, X509_VERSION_3) ||
-        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
-        !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (unsigned char *)name, -1, -1,
-                                    0) ||
-        !X509_set_subject_name(x, subject) ||
-        !X509_set_issuer_name(x, X509_get_subject_name(ca)) ||
-        X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
-        X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400) == NULL || !X509_set_pubkey(x, key))
+    spec.serial[0] = base[0] & 0x7f;
+    memcpy(spec.serial + 1, base + 1, 3);
+    spec.serial[4] = (unsigned char)(i >> 24);
+    spec.serial[5] = (unsigned char)(i >> 16);
+    spec.serial[6] = (unsigned char)(i >> 8);
+    spec.serial[7] = (unsigned char)i;
+    if ((x = leaf_cert_issue(&spec, key, ca, cakey)) == NULL)
         die("certificate");
-    BN_free(bn);
-    X509_NAME_free(subject);
-    X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
-    add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature");
-    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth");
-    snprintf(buf, sizeof(buf), "DNS:%s", name);
-    add_ext(x, &ctx, NID_subject_alt_name, buf);
-    snprintf(buf, sizeof(buf), "OCSP;URI:%s", ocsp);
-    add_ext(x, &ctx, NID_info_access, buf);
-    if (!X509_sign(x, cakey, EVP_sha256()))
-        die("signing");
     return x;
 }
 
@@ -101,23 +71,18 @@ int main(int argc, char **argv)
 {
     const char *issuer = NULL, *issuer_key = NULL, *key = NULL, *ocsp = NULL, *dir = NULL;
     long n = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "-issuer") == 0)
-            issuer = argv[i + 1];
-        else if (strcmp(argv[i], "-issuer-key") == 0)
-            issuer_key = argv[i + 1];
-        else if (strcmp(argv[i], "-key") == 0)
-            key = argv[i + 1];
-        else if (strcmp(argv[i], "-ocsp") == 0)
-            ocsp = argv[i + 1];
-        else if (strcmp(argv[i], "-n") == 0)
-            n = atol(argv[i + 1]);
-        else if (strcmp(argv[i], "-dir") == 0)
-            dir = argv[i + 1];
-        else
-            usage();
-    }
-    if (argc % 2 != 1 || issuer == NULL || issuer_key == NULL || key == NULL || ocsp == NULL ||
+    const struct option_spec options[] = {
+        { "-issuer", option_string, &issuer },
+        { "-issuer-key", option_string, &issuer_key },
+        { "-key", option_string, &key },
+        { "-ocsp", option_string, &ocsp },
+        { "-n", option_long, &n },
+        { "-dir", option_string, &dir },
+        { NULL, NULL, NULL },
+    };
+
+    parse_options(argc, argv, options, usage);
+    if (issuer == NULL || issuer_key == NULL || key == NULL || ocsp == NULL ||
         dir == NULL || n < 1 || n > 10000000 || strlen(ocsp) > 1000)
         usage();
 

@@ -34,7 +34,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
+
+#include "../tests/helpers/leaf_cert.h"
+#include "../tests/helpers/options.h"
+#include "../tests/helpers/pem_file.h"
 
 static struct {
     long n, days;
@@ -63,75 +66,38 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The certificate (key 0) or private key (key 1) of PEM file path. */
 static void *read_pem(const char *path, int key)
 {
-    FILE *f = fopen(path, "r");
-    void *p = NULL;
-    if (f == NULL) {
+    void *p = pem_read_file(path, key);
+
+    if (p == NULL && errno != 0) {
         fprintf(stderr, "scale_certs: %s: %s\n", path, strerror(errno));
         exit(1);
     }
-    p = key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL)
-            : (void *)PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
     if (p == NULL)
         die(path);
     return p;
 }
 
-static void add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-    if (e == NULL || !X509_add_ext(x, e, -1))
-        die("cannot add an extension");
-    X509_EXTENSION_free(e);
-}
-
-/* The serial of certificate i: a per-run random 40-bit prefix, then i. */
-static void serial_of(const unsigned char prefix[5], long i, ASN1_INTEGER *out)
-{
-    unsigned char b[8];
-    memcpy(b, prefix, 5);
-    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40); /* positive, 8 bytes */
-    b[5] = (unsigned char)(i >> 16);
-    b[6] = (unsigned char)(i >> 8);
-    b[7] = (unsigned char)i;
-    BIGNUM *bn = BN_bin2bn(b, 8, NULL);
-    if (bn == NULL || BN_to_ASN1_INTEGER(bn, out) == NULL)
-        die("serial");
-    BN_free(bn);
-}
-
+/* Certificate i, for host<i>.test: serial a per-run random 40-bit prefix,
+ * then i. */
 static X509 *issue(long i, const unsigned char prefix[5], EVP_PKEY *key, X509 *ca,
                    EVP_PKEY *cakey)
 {
-    char name[64], value[1200];
-    X509 *x = X509_new();
-    X509V3_CTX ctx;
+    char name[64];
+    struct leaf_spec spec = { .name = name, .days = opt.days, .ocsp_url = opt.aia,
+                              .authority_key_id = 1 };
+    X509 *x;
+
     snprintf(name, sizeof(name), "host%ld.test", i);
-    if (x == NULL || !X509_set_version(x, 2))
-        die("X509_new");
-    serial_of(prefix, i, X509_get_serialNumber(x));
-    X509_NAME *subj = X509_get_subject_name(x);
-    if (!X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (unsigned char *)name, -1, -1, 0) ||
-        !X509_set_issuer_name(x, X509_get_subject_name(ca)) ||
-        X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
-        X509_gmtime_adj(X509_getm_notAfter(x), opt.days * 86400) == NULL ||
-        !X509_set_pubkey(x, key))
-        die("cannot fill the certificate");
-    X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
-    add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
-    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature");
-    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth");
-    snprintf(value, sizeof(value), "DNS:%s", name);
-    add_ext(x, &ctx, NID_subject_alt_name, value);
-    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
-    if (opt.aia != NULL) {
-        snprintf(value, sizeof(value), "OCSP;URI:%s", opt.aia);
-        add_ext(x, &ctx, NID_info_access, value);
-    }
-    if (!X509_sign(x, cakey, EVP_sha256()))
-        die("X509_sign");
+    memcpy(spec.serial, prefix, 5);
+    spec.serial[0] = (unsigned char)((spec.serial[0] & 0x7f) | 0x40); /* positive, 8 bytes */
+    spec.serial[5] = (unsigned char)(i >> 16);
+    spec.serial[6] = (unsigned char)(i >> 8);
+    spec.serial[7] = (unsigned char)i;
+    if ((x = leaf_cert_issue(&spec, key, ca, cakey)) == NULL)
+        die("cannot make a certificate");
     return x;
 }
 
@@ -215,29 +181,19 @@ static void write_lists(void)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i += 2) {
-        if (i + 1 >= argc)
-            usage();
-        const char *a = argv[i], *v = argv[i + 1];
-        if (strcmp(a, "-n") == 0)
-            opt.n = atol(v);
-        else if (strcmp(a, "-ca") == 0)
-            opt.ca = v;
-        else if (strcmp(a, "-cakey") == 0)
-            opt.cakey = v;
-        else if (strcmp(a, "-out") == 0)
-            opt.out = v;
-        else if (strcmp(a, "-aia") == 0)
-            opt.aia = v;
-        else if (strcmp(a, "-chain") == 0)
-            opt.chain = v;
-        else if (strcmp(a, "-days") == 0)
-            opt.days = atol(v);
-        else if (strcmp(a, "-jobs") == 0)
-            opt.jobs = atoi(v);
-        else
-            usage();
-    }
+    const struct option_spec options[] = {
+        { "-n", option_long, &opt.n },
+        { "-ca", option_string, &opt.ca },
+        { "-cakey", option_string, &opt.cakey },
+        { "-out", option_string, &opt.out },
+        { "-aia", option_string, &opt.aia },
+        { "-chain", option_string, &opt.chain },
+        { "-days", option_long, &opt.days },
+        { "-jobs", option_int, &opt.jobs },
+        { NULL, NULL, NULL },
+    };
+
+    parse_options(argc, argv, options, usage);
     if (opt.n < 1 || opt.n > 0xffffff || opt.ca == NULL || opt.cakey == NULL ||
         opt.out == NULL || opt.days < 1)
         usage();

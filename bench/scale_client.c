@@ -23,8 +23,6 @@
  * verified staple, 1 if not, 2 on bad usage.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,18 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ocsp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include "../tests/helpers/loopback_connect.h"
-#include "../tests/helpers/strict_staple.h"
+#include "../tests/helpers/options.h"
+#include "../tests/helpers/staple_probe.h"
 
 #define MAX_THREADS 64
 
@@ -53,16 +45,13 @@ static struct {
     unsigned long long seed;
     char **names;
     size_t nnames;
-    SSL_CTX *ctx;
-    X509 *issuer;
-    STACK_OF(X509) *untrusted;
-    X509_STORE *store;
     double deadline;
 } opt = { .port = -1, .threads = 2, .seconds = 10 };
 /* What staples are checked against, once loaded (strict_staple.h). */
 static struct strict_trust trust;
+static struct probe_config probe = { .nodelay = 0, .request = 1, .trust = &trust };
 
-static atomic_long n_handshakes, n_stapled, n_unstapled, n_bad, n_failed, n_reports;
+static struct probe_tally tally;
 static atomic_size_t next_name;
 
 static double now(void)
@@ -72,58 +61,24 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void report(const char *name, const char *why)
-{
-    if (atomic_fetch_add(&n_reports, 1) < 5)
-        fprintf(stderr, "scale_client: %s: %s\n", name, why);
-}
-
 static void one_connection(const char *name)
 {
-    static const char request[] = "GET / HTTP/1.0\r\n\r\n";
-    char buf[4096];
-    const unsigned char *staple;
+    static const char *const failed[] = {
+        [PROBE_NO_CONNECT] = "connect failed",
+        [PROBE_NO_SSL] = "SSL_new failed",
+        [PROBE_NO_HANDSHAKE] = "handshake failed",
+    };
     const char *why;
     long len;
-    int fd = loopback_connect(opt.port, 0);
-    SSL *ssl = fd >= 0 ? SSL_new(opt.ctx) : NULL;
+    enum probe_result r = staple_probe(&probe, name, &why, &len);
 
-    if (ssl == NULL) {
-        atomic_fetch_add(&n_failed, 1);
-        report(name, fd < 0 ? "connect failed" : "SSL_new failed");
-        usleep(10000);
-        goto out;
-    }
-    SSL_set_fd(ssl, fd);
-    SSL_set_tlsext_host_name(ssl, name);
-    SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
-    if (SSL_connect(ssl) != 1) {
-        atomic_fetch_add(&n_failed, 1);
-        report(name, "handshake failed");
-        ERR_clear_error();
-        goto out;
-    }
-    atomic_fetch_add(&n_handshakes, 1);
-    len = SSL_get_tlsext_status_ocsp_resp(ssl, &staple);
-    if (len <= 0 || staple == NULL) {
-        atomic_fetch_add(&n_unstapled, 1);
-        if (opt.sweep)
-            report(name, "no staple");
-    } else if ((why = strict_staple_problem(ssl, staple, len, &trust, opt.sweep)) != NULL) {
-        atomic_fetch_add(&n_bad, 1);
-        report(name, why);
-    } else {
-        atomic_fetch_add(&n_stapled, 1);
-    }
-    if (SSL_write(ssl, request, sizeof(request) - 1) > 0)
-        while (SSL_read(ssl, buf, sizeof(buf)) > 0)
-            ;
-    SSL_shutdown(ssl);
-    ERR_clear_error();
-out:
-    SSL_free(ssl);
-    if (fd >= 0)
-        close(fd);
+    probe_count(&tally, r);
+    if (probe_failed(r))
+        why = failed[r];
+    else if (r == PROBE_UNSTAPLED && opt.sweep)
+        why = "no staple";
+    if (why != NULL)
+        probe_report("scale_client", name, why);
 }
 
 static void *worker(void *arg)
@@ -145,20 +100,6 @@ static void *worker(void *arg)
     }
     OPENSSL_thread_stop();
     return NULL;
-}
-
-static X509 *read_cert(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-
-    if (f)
-        fclose(f);
-    if (x == NULL) {
-        fprintf(stderr, "scale_client: cannot read a certificate from %s\n", path);
-        exit(2);
-    }
-    return x;
 }
 
 static void read_names(const char *path)
@@ -191,6 +132,13 @@ static void read_names(const char *path)
     }
 }
 
+/* -seed: as strtoull reads it. */
+static int option_seed(const char *v, void *dst)
+{
+    *(unsigned long long *)dst = strtoull(v, NULL, 10);
+    return 1;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: scale_client -port P -names FILE -issuer ISSUER.pem [-CAfile ROOT.pem]\n"
@@ -203,34 +151,19 @@ int main(int argc, char **argv)
     const char *cafile = NULL, *issuer = NULL, *names = NULL;
     pthread_t th[MAX_THREADS];
     int i;
+    const struct option_spec options[] = {
+        { "-sweep", NULL, &opt.sweep },
+        { "-port", option_int, &opt.port },
+        { "-names", option_string, &names },
+        { "-issuer", option_string, &issuer },
+        { "-CAfile", option_string, &cafile },
+        { "-threads", option_int, &opt.threads },
+        { "-seconds", option_double, &opt.seconds },
+        { "-seed", option_seed, &opt.seed },
+        { NULL, NULL, NULL },
+    };
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (strcmp(a, "-sweep") == 0) {
-            opt.sweep = 1;
-            continue;
-        }
-        if (v == NULL)
-            usage();
-        i++;
-        if (strcmp(a, "-port") == 0)
-            opt.port = atoi(v);
-        else if (strcmp(a, "-names") == 0)
-            names = v;
-        else if (strcmp(a, "-issuer") == 0)
-            issuer = v;
-        else if (strcmp(a, "-CAfile") == 0)
-            cafile = v;
-        else if (strcmp(a, "-threads") == 0)
-            opt.threads = atoi(v);
-        else if (strcmp(a, "-seconds") == 0)
-            opt.seconds = atof(v);
-        else if (strcmp(a, "-seed") == 0)
-            opt.seed = strtoull(v, NULL, 10);
-        else
-            usage();
-    }
+    parse_options(argc, argv, options, usage);
     if (opt.port <= 0 || opt.port > 65535 || names == NULL || issuer == NULL ||
         opt.threads < 1 || opt.threads > MAX_THREADS || opt.seconds <= 0 ||
         (opt.sweep && cafile == NULL))
@@ -240,22 +173,14 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     read_names(names);
-    opt.issuer = read_cert(issuer);
-    opt.untrusted = sk_X509_new_null();
-    sk_X509_push(opt.untrusted, opt.issuer);
-    if (cafile != NULL) {
-        opt.store = X509_STORE_new();
-        if (opt.store == NULL || X509_STORE_load_file(opt.store, cafile) != 1) {
-            fprintf(stderr, "scale_client: cannot load %s\n", cafile);
-            return 2;
-        }
-    }
-    trust = (struct strict_trust){ opt.store, opt.untrusted, opt.issuer, 60 };
-    opt.ctx = SSL_CTX_new(TLS_client_method());
-    if (opt.ctx == NULL)
+    strict_trust_load(&trust, "scale_client", cafile, issuer, 60);
+    probe.port = opt.port;
+    probe.full = opt.sweep;
+    probe.ctx = SSL_CTX_new(TLS_client_method());
+    if (probe.ctx == NULL)
         return 2;
-    SSL_CTX_set_session_cache_mode(opt.ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_min_proto_version(opt.ctx, TLS1_3_VERSION);
+    SSL_CTX_set_session_cache_mode(probe.ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_min_proto_version(probe.ctx, TLS1_3_VERSION);
 
     double t0 = now();
     opt.deadline = t0 + opt.seconds;
@@ -267,8 +192,9 @@ int main(int argc, char **argv)
     for (i = 0; i < opt.threads; i++)
         pthread_join(th[i], NULL);
     double took = now() - t0;
-    long h = atomic_load(&n_handshakes), s = atomic_load(&n_stapled);
-    long u = atomic_load(&n_unstapled), b = atomic_load(&n_bad), f = atomic_load(&n_failed);
+    long h = atomic_load(&tally.handshakes), s = atomic_load(&tally.stapled);
+    long u = atomic_load(&tally.unstapled), b = atomic_load(&tally.bad);
+    long f = atomic_load(&tally.failed);
     if (opt.sweep)
         printf("names %zu verified %ld unstapled %ld bad %ld failed %ld seconds %.1f\n",
                opt.nnames, s, u, b, f, took);

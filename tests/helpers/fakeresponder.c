@@ -61,6 +61,9 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 
+#include "options.h"
+#include "pem_file.h"
+
 extern char **environ;
 
 enum mode {
@@ -714,6 +717,14 @@ static void usage(void)
     exit(2);
 }
 
+/* -size: as atoll reads it; the default is the mode's. */
+static int option_size(const char *v, void *dst)
+{
+    *(long long *)dst = atoll(v);
+    opt.size_set = 1;
+    return 1;
+}
+
 static void parse_mode(const char *m)
 {
     static const struct { const char *name; enum mode mode; } modes[] = {
@@ -747,55 +758,30 @@ int main(int argc, char **argv)
     socklen_t salen = sizeof(sa);
     const char *mode = NULL, *bind_addr = "127.0.0.1";
     long max_seconds = 300;
-    int lfd, one = 1, i;
+    int lfd, one = 1;
+    const struct option_spec options[] = {
+        { "-flaky", NULL, &opt.flaky },
+        { "-port", option_int, &opt.port },
+        { "-mode", option_string, &mode },
+        { "-file", option_string, &opt.file },
+        { "-size", option_size, &opt.size },
+        { "-log", option_string, &opt.log },
+        { "-max-seconds", option_long, &max_seconds },
+        { "-index", option_string, &opt.index },
+        { "-ca", option_string, &opt.ca },
+        { "-rsigner", option_string, &opt.rsigner },
+        { "-rkey", option_string, &opt.rkey },
+        { "-nmin", option_int, &opt.nmin },
+        { "-openssl", option_string, &opt.openssl },
+        { "-valid", option_long, &opt.valid },
+        { "-bind", option_string, &bind_addr },
+        { "-delay", option_long, &opt.delay_ms },
+        { "-peak", option_string, &opt.peak },
+        { NULL, NULL, NULL },
+    };
 
     opt.port = -1;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (strcmp(a, "-flaky") == 0) {
-            opt.flaky = 1;
-            continue;
-        }
-        if (v == NULL)
-            usage();
-        i++;
-        if (strcmp(a, "-port") == 0)
-            opt.port = atoi(v);
-        else if (strcmp(a, "-mode") == 0)
-            mode = v;
-        else if (strcmp(a, "-file") == 0)
-            opt.file = v;
-        else if (strcmp(a, "-size") == 0) {
-            opt.size = atoll(v);
-            opt.size_set = 1;
-        } else if (strcmp(a, "-log") == 0)
-            opt.log = v;
-        else if (strcmp(a, "-max-seconds") == 0)
-            max_seconds = atol(v);
-        else if (strcmp(a, "-index") == 0)
-            opt.index = v;
-        else if (strcmp(a, "-ca") == 0)
-            opt.ca = v;
-        else if (strcmp(a, "-rsigner") == 0)
-            opt.rsigner = v;
-        else if (strcmp(a, "-rkey") == 0)
-            opt.rkey = v;
-        else if (strcmp(a, "-nmin") == 0)
-            opt.nmin = atoi(v);
-        else if (strcmp(a, "-openssl") == 0)
-            opt.openssl = v;
-        else if (strcmp(a, "-valid") == 0)
-            opt.valid = atol(v);
-        else if (strcmp(a, "-bind") == 0)
-            bind_addr = v;
-        else if (strcmp(a, "-delay") == 0)
-            opt.delay_ms = atol(v);
-        else if (strcmp(a, "-peak") == 0)
-            opt.peak = v;
-        else
-            usage();
-    }
+    parse_options(argc, argv, options, usage);
     if (opt.port < 0 || opt.port > 65535 || mode == NULL)
         usage();
     parse_mode(mode);
@@ -806,18 +792,12 @@ int main(int argc, char **argv)
     if (opt.size < 0)
         die("bad -size");
     if (opt.mode == M_SIGN) {
-        FILE *f;
-
         if (!opt.rsigner || !opt.rkey || opt.valid <= 0)
             die("mode sign needs -rsigner, -rkey and a positive -valid");
-        if ((f = fopen(opt.rsigner, "r")) == NULL
-            || (opt.signer = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
+        if ((opt.signer = pem_read_file(opt.rsigner, 0)) == NULL)
             die("cannot read %s", opt.rsigner);
-        fclose(f);
-        if ((f = fopen(opt.rkey, "r")) == NULL
-            || (opt.signkey = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)
+        if ((opt.signkey = pem_read_file(opt.rkey, 1)) == NULL)
             die("cannot read %s", opt.rkey);
-        fclose(f);
     }
 
     signal(SIGPIPE, SIG_IGN);

@@ -24,6 +24,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "pem_file.h"
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -58,40 +60,20 @@ static long parse_long(const char *opt, const char *s)
     return v;
 }
 
-static X509 *load_cert(const char *path)
+/* The certificate (key 0) or private key (key 1) of PEM file path. */
+static void *load_pem(const char *path, int key)
 {
-    FILE *f = fopen(path, "r");
-    X509 *x;
+    void *p = pem_read_file(path, key);
 
-    if (f == NULL) {
+    if (p == NULL && errno != 0) {
         fprintf(stderr, "mkresp: %s: %s\n", path, strerror(errno));
         exit(1);
     }
-    x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    if (x == NULL) {
+    if (p == NULL) {
         fprintf(stderr, "mkresp: %s: ", path);
-        die("cannot read PEM certificate");
+        die(key ? "cannot read PEM private key" : "cannot read PEM certificate");
     }
-    return x;
-}
-
-static EVP_PKEY *load_key(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *k;
-
-    if (f == NULL) {
-        fprintf(stderr, "mkresp: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    if (k == NULL) {
-        fprintf(stderr, "mkresp: %s: ", path);
-        die("cannot read PEM private key");
-    }
-    return k;
+    return p;
 }
 
 static const struct {
@@ -197,10 +179,10 @@ int main(int argc, char **argv)
 
         if (certf == NULL || issuerf == NULL || signerf == NULL || keyf == NULL)
             usage();
-        cert = load_cert(certf);
-        issuer = load_cert(issuerf);
-        signer = load_cert(signerf);
-        key = load_key(keyf);
+        cert = load_pem(certf, 0);
+        issuer = load_pem(issuerf, 0);
+        signer = load_pem(signerf, 0);
+        key = load_pem(keyf, 1);
 
         id = OCSP_cert_to_id(sha256 ? EVP_sha256() : EVP_sha1(), cert, issuer);
         if (id == NULL)

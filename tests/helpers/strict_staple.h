@@ -1,12 +1,18 @@
 /* strict_staple.h: what a strict client checks in a stapled OCSP response,
- * shared by the test and benchmark clients (tests/helpers/hammer.c,
- * bench/hsbench.c, bench/scale_client.c).  Header-only: include it once. */
+ * and the trust it checks against, shared by the test and benchmark clients
+ * (tests/helpers/hammer.c, bench/hsbench.c, bench/scale_client.c).
+ * Header-only: include it once. */
 #ifndef AS_STRICT_STAPLE_H
 #define AS_STRICT_STAPLE_H
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
+
+#include "pem_file.h"
 
 /* The trust a strict client brings: the root store, extra untrusted
  * certificates (may be NULL), the served certificate's issuer, and the clock
@@ -17,6 +23,36 @@ struct strict_trust {
     X509 *issuer;
     long skew;
 };
+
+/* Loads t: the certificate of the PEM file issuer, both as the served
+ * certificate's issuer and as the one untrusted certificate; the store from
+ * the PEM file root (NULL: no store, for checks with full 0 only); skew.
+ * On failure: "PROG: cannot read a certificate from ISSUER" or "PROG:
+ * cannot load ROOT" on stderr, and exit status 2.  strict_trust_free
+ * frees what it loads (nothing of a t still zero). */
+static inline void strict_trust_load(struct strict_trust *t, const char *prog, const char *root,
+                                     const char *issuer, long skew)
+{
+    t->issuer = pem_cert_or_exit(prog, issuer);
+    t->untrusted = sk_X509_new_null();
+    sk_X509_push(t->untrusted, t->issuer);
+    t->store = NULL;
+    if (root != NULL) {
+        t->store = X509_STORE_new();
+        if (t->store == NULL || X509_STORE_load_file(t->store, root) != 1) {
+            fprintf(stderr, "%s: cannot load %s\n", prog, root);
+            exit(2);
+        }
+    }
+    t->skew = skew;
+}
+
+static inline void strict_trust_free(struct strict_trust *t)
+{
+    X509_STORE_free(t->store);
+    sk_X509_free(t->untrusted);
+    X509_free(t->issuer);
+}
 
 /* NULL if der (the staple of ssl's handshake) is one a strict client
  * accepts: a successful basic response, signed by the issuer or its

@@ -6,22 +6,9 @@
 #include <stdlib.h>
 
 #include <openssl/ocsp.h>
-#include <openssl/pem.h>
 
 #include "ocsp.h"
-
-static X509 *read_cert(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (x == NULL) {
-        fprintf(stderr, "verify_tool: cannot read %s\n", path);
-        exit(2);
-    }
-    return x;
-}
+#include "../helpers/pem_file.h"
 
 int main(int argc, char **argv)
 {
@@ -35,7 +22,8 @@ int main(int argc, char **argv)
         return 2;
     size_t len = fread(der, 1, sizeof(der), f);
     fclose(f);
-    X509 *leaf = read_cert(argv[2]), *issuer = read_cert(argv[3]);
+    X509 *leaf = pem_cert_or_exit("verify_tool", argv[2]);
+    X509 *issuer = pem_cert_or_exit("verify_tool", argv[3]);
     time_t now = time(NULL) + (argc > 4 ? atol(argv[4]) : 0);
     struct as_verify_params p = { 300, 86400, 10L * 86400 };
     struct as_verdict v;
