@@ -92,6 +92,8 @@ done
 # Values that parse but cannot be used.
 start_shim_s_server nolog leaf-rsa AUTOSTAPLE_LOG=/nonexistent/dir/autostaple.log
 check "AUTOSTAPLE_LOG in a missing directory: stapled" wait_for_staple good "$PORT" 5
+# (The log line follows the publish: wait for it before reading the log.)
+wait_for_log "$T/nolog.log" 'stapling a good response' 5
 is "$(grep -c 'warning: cannot open the log file /nonexistent/dir/autostaple.log (AUTOSTAPLE_LOG): No such file or directory; logging to stderr meanwhile$' \
     "$T/nolog.log")" 1 "AUTOSTAPLE_LOG in a missing directory: said once, on stderr"
 like "$(cat "$T/nolog.log")" "info: certificate /CN=good\.test: stapling a good response" \

@@ -85,6 +85,8 @@ start_fixture perconn "$d" ssl-file -threads 2
 staple_of "$PORT" >/dev/null
 check "per connection (SSL_use_certificate_file): stapled from the file after the first handshake" \
     wait_for_staple good "$PORT" 5
+# (The log line follows the publish: wait for it before counting.)
+wait_for_log "$T/perconn.log" 'stapling a good response from' 5
 is "$(grep -c 'stapling a good response from' "$T/perconn.log")" 1 "per connection: the file is read once"
 stop_bg perconn
 
