@@ -250,12 +250,12 @@ int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *ex
 
 time_t as_slot_expires(struct as_slot *s, time_t *this_update)
 {
-    slot_lock(s);
-    time_t t = s->valid ? s->expires : 0;
+    int status;
+    time_t this, expires;
+    as_slot_held(s, &status, &this, &expires);
     if (this_update != NULL)
-        *this_update = s->valid ? s->this_update : 0;
-    pthread_mutex_unlock(&s->lock);
-    return t;
+        *this_update = this;
+    return expires;
 }
 
 pid_t as_slot_fetcher(const struct as_slot *s)

@@ -124,6 +124,18 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     return at;
 }
 
+/* Stores der, verified as v, as c's staple and tells the status and
+ * metrics files (fetched: 1 if it came from the responder, 0 from the cache
+ * directory or a response file).  Returns 0 if the slot cannot hold it. */
+static int publish(struct as_cert *c, const unsigned char *der, size_t len,
+                   const struct as_verdict *v, int fetched)
+{
+    if (!as_slot_publish(c->slot, der, len, v->status, v->this_update, v->expires))
+        return 0;
+    as_report_published(c, der, len, v, fetched);
+    return 1;
+}
+
 /* The configured skew and ages, for as_ocsp_verify. */
 static struct as_verify_params verify_params(void)
 {
@@ -176,10 +188,7 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         return failed(c, now, why, as_fail_reason_of_verdict(&v));
     }
     as_persist_save(c->fp, res.body, res.len);
-    int stored = as_slot_publish(c->slot, res.body, res.len, v.status, v.this_update,
-                                 v.expires);
-    if (stored)
-        as_report_published(c, res.body, res.len, &v, 1);
+    int stored = publish(c, res.body, res.len, &v, 1);
     free(res.body);
     if (!stored)
         return failed(c, now, "response larger than the cache's slots", AS_FAIL_INTERNAL);
@@ -202,9 +211,7 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
         as_persist_drop(c->fp);
         return 0;
     }
-    int stored = as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires);
-    if (stored)
-        as_report_published(c, der, len, &v, 0);
+    int stored = publish(c, der, len, &v, 0);
     free(der);
     if (!stored)
         return 0;
@@ -229,7 +236,7 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
     const char *path;
     if (!as_ocsp_file_fresher(c, now, &p, held_this, &der, &len, &v, &path))
         return 0;
-    int stored = as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires);
+    int stored = publish(c, der, len, &v, 0);
     free(der);
     if (!stored)
         return 0;

@@ -61,7 +61,7 @@ static inline int as_count_unlearned(void)
 void as_report_fetch_thread_started(void); /* starts the reporter in this process */
 void as_report_request_sent(struct as_cert *c);
 /* A verified response (der) was published for c; fetched is 0 when it came
- * from the cache directory. */
+ * from the cache directory or a response file. */
 void as_report_published(struct as_cert *c, const unsigned char *der, size_t len,
                          const struct as_verdict *v, int fetched);
 void as_report_failed(struct as_cert *c, enum as_fail_reason r, const char *why);

@@ -550,6 +550,22 @@ proc_usage() {
     echo "$fds ${threads:-0} ${rss:-0}"
 }
 
+# ocsp_field DER LABEL: a field of the DER OCSP response in file DER ("This
+# Update", "Produced At", "Next Update"), as openssl prints it; empty if none.
+ocsp_field() {
+    openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null | sed -n "s/^ *$2: //p" | head -n1
+}
+
+# ocsp_time DER LABEL: that time as the status file writes it.
+ocsp_time() {
+    local t
+    t=$(ocsp_field "$1" "$2")
+    [ -n "$t" ] && date -u -d "$t" +%Y-%m-%dT%H:%M:%SZ
+}
+
+# status_field FILE KEY: the first value of KEY in a status file.
+status_field() { sed -n "s/^$2: //p" "$1" | head -n1; }
+
 # sanitized: true when the library under test is built with a sanitizer.
 sanitized() { case "$AS_SHIM" in *libasan* | *libtsan*) return 0 ;; esac; return 1; }
 

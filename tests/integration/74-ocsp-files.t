@@ -42,12 +42,6 @@ start_fixture() {
 stapled_this_is() { [ "$(this_update_of "$PORT")" = "$1" ]; }
 stapled_this_isnt() { local now; now=$(this_update_of "$PORT"); [ -n "$now" ] && [ "$now" != "$1" ]; }
 
-# thisupdate FILE: the thisUpdate of the DER response in FILE.
-thisupdate() {
-    openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null |
-        grep -m1 'This Update' | sed 's/^ *This Update: //'
-}
-
 # first_handshake_stapled WHO [LOG]: the server on $PORT staples on its
 # first handshake, curl --cert-status accepts the staple, and LOG (if given)
 # names the file it came from.
@@ -64,8 +58,16 @@ certdir "$d"
 mkresp_for leaf-rsa "$d/leaf-rsa.pem.ocsp" || _as_infra_fail "mkresp"
 cp "$d/leaf-rsa.pem.ocsp" "$d/leaf-rsa-full.pem.ocsp"
 
-start_fixture fixture "$d" file
+mkdir -m 0755 "$T/fcache"
+start_fixture fixture "$d" file AUTOSTAPLE_CACHE_DIR="$T/fcache"
 first_handshake_stapled "fixture server (SSL_CTX_use_certificate_file)" "$T/fixture.log"
+sf=$T/fcache/status-$fixture_PID.txt
+file_times="$(ocsp_time "$d/leaf-rsa.pem.ocsp" "Produced At") $(ocsp_time "$d/leaf-rsa.pem.ocsp" "Next Update")"
+status_times_are_the_files() {
+    [ "$(status_field "$sf" produced) $(status_field "$sf" next_update)" = "$file_times" ]
+}
+check "fixture server: the status file gives the file's producedAt and nextUpdate ($file_times)" \
+    eventually 3 status_times_are_the_files
 unlike "$(cat "$T/fixture.log")" "OCSP from .* failed" \
     "fixture server: no fetch yet (the file's response sets the next refresh)"
 stop_bg fixture
@@ -176,14 +178,14 @@ is "$(staple_of "$PORT")" none "no file, no responder: not stapled"
 mkresp_for leaf-rsa "$c/new.der" -this -1 -next 15 && mv "$c/new.der" "$c/leaf-rsa.pem.ocsp"
 check "a file written by cron is taken at the next retry (within 10 s)" wait_for_staple good "$PORT" 10
 first_this=$(this_update_of "$PORT")
-is "$first_this" "$(thisupdate "$c/leaf-rsa.pem.ocsp")" "and it is that file's response"
+is "$first_this" "$(ocsp_field "$c/leaf-rsa.pem.ocsp" "This Update")" "and it is that file's response"
 # Its refresh (at about half its 16 s window) fails: the thread is back to
 # retrying every few seconds.
 taken_at=$(wc -l <"$T/cron.log")
 failed_since() { tail -n "+$((taken_at + 1))" "$T/cron.log" | grep -q "OCSP from .* failed"; }
 check "its refresh fails: the responder is down" eventually 15 failed_since
 mkresp_for leaf-rsa "$c/new.der" -this 0 -next 15 && mv "$c/new.der" "$c/leaf-rsa.pem.ocsp"
-second=$(thisupdate "$c/leaf-rsa.pem.ocsp")
+second=$(ocsp_field "$c/leaf-rsa.pem.ocsp" "This Update")
 isnt "$second" "$first_this" "(the new file is fresher)"
 check "a fresher file is taken at a retry (within 10 s)" \
     eventually 10 stapled_this_is "$second"

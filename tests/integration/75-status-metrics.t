@@ -36,15 +36,6 @@ metric() {
         if (/^\Q$n\E\{([^}]*)\} (\S+)$/) { my $v = $2; if ($1 =~ /$l/) { print "$v\n"; exit } }' \
         "$2" "${3:-.}" "$1"
 }
-# status_field FILE KEY: the first value of KEY in a status file
-status_field() { sed -n "s/^$2: //p" "$1" | head -n1; }
-# ocsp_time FILE LABEL: a time of a DER response ("Produced At", "Next
-# Update") as the status file writes it
-ocsp_time() {
-    local t
-    t=$(openssl ocsp -respin "$1" -resp_text -noverify 2>/dev/null | sed -n "s/^ *$2: //p" | head -n1)
-    [ -n "$t" ] && date -u -d "$t" +%Y-%m-%dT%H:%M:%SZ
-}
 # staples_grow PROM BEFORE N: autostaple_staples_total reaches BEFORE + N
 staples_at() { [ "$(metric "$1" autostaple_staples_total)" = "$2" ]; }
 
