@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "config.h"
 #include "fetch.h"
 #include "log.h"
 #include "refresher.h"
@@ -171,4 +172,13 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.slist_free_all(headers);
     curl.easy_cleanup(h);
     return ok;
+}
+
+int as_fetch_ocsp(const char *responder, const char *get_url, const unsigned char *req,
+                  size_t reqlen, long timeout, const atomic_int *stop, struct as_http *res)
+{
+    size_t cap = (size_t)as_cfg.max_response;
+    if (get_url != NULL)
+        return as_fetch(get_url, NULL, 0, NULL, cap, timeout, stop, res);
+    return as_fetch(responder, req, reqlen, "application/ocsp-request", cap, timeout, stop, res);
 }

@@ -27,4 +27,10 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
              const char *content_type, size_t cap, long timeout,
              const atomic_int *stop, struct as_http *res);
 
+/* One OCSP exchange: GET get_url if it is not NULL (as_ocsp_get_url made it
+ * from responder and req), else POST req (DER, reqlen bytes) to responder;
+ * answers past AUTOSTAPLE_MAX_RESPONSE bytes are refused.  As as_fetch. */
+int as_fetch_ocsp(const char *responder, const char *get_url, const unsigned char *req,
+                  size_t reqlen, long timeout, const atomic_int *stop, struct as_http *res);
+
 #endif

@@ -33,10 +33,6 @@ int as_ocsp_request(X509 *leaf, X509 *issuer, unsigned char **der, size_t *len);
 int as_ocsp_get_url(const char *base, const unsigned char *der, size_t len,
                     char *out, size_t outlen);
 
-/* Firefox's cap on a response's life after thisUpdate: max_lifetime as the
- * library uses it (refresher.c, and autostaple check). */
-#define AS_MAX_LIFETIME (10L * 86400)
-
 struct as_verify_params {
     long skew;          /* seconds a thisUpdate may lie in the future */
     long max_age;       /* life given to a response without nextUpdate */

@@ -33,6 +33,7 @@
 #include "report.h"
 #include "schedule.h"
 
+#define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
 /* Servers add their chain after the certificate: give them this long before
  * looking for the issuer anywhere else. */
 #define CHAIN_GRACE 2
@@ -136,17 +137,16 @@ static int publish(struct as_cert *c, const unsigned char *der, size_t len,
     return 1;
 }
 
-/* The configured skew and ages, for as_ocsp_verify. */
-static struct as_verify_params verify_params(void)
+struct as_verify_params as_verify_params_configured(void)
 {
-    return (struct as_verify_params){ as_cfg.skew, as_cfg.max_age, AS_MAX_LIFETIME };
+    return (struct as_verify_params){ as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
 }
 
 /* FIELD.md's checks of der as a response for c, at now. */
 static int verify(const struct as_cert *c, const unsigned char *der, size_t len, time_t now,
                   struct as_verdict *v)
 {
-    struct as_verify_params p = verify_params();
+    struct as_verify_params p = as_verify_params_configured();
     return as_ocsp_verify(der, len, c->leaf, c->issuer, now, &p, v);
 }
 
@@ -161,14 +161,11 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         as_log_ssl(AS_ERROR, "certificate %s: cannot build an OCSP request", c->name);
         return failed(c, now, "cannot build an OCSP request", AS_FAIL_INTERNAL);
     }
-    int ok;
     as_report_request_sent(c);
-    if (as_ocsp_get_url(as_cert_responder(c), req, reqlen, url, sizeof(url)))
-        ok = as_fetch(url, NULL, 0, NULL, (size_t)as_cfg.max_response, as_cfg.timeout,
-                      &as_stopping, &res);
-    else
-        ok = as_fetch(as_cert_responder(c), req, reqlen, "application/ocsp-request",
-                      (size_t)as_cfg.max_response, as_cfg.timeout, &as_stopping, &res);
+    const char *responder = as_cert_responder(c);
+    int get = as_ocsp_get_url(responder, req, reqlen, url, sizeof(url));
+    int ok = as_fetch_ocsp(responder, get ? url : NULL, req, reqlen, as_cfg.timeout,
+                           &as_stopping, &res);
     OPENSSL_free(req);
     if (!ok)
         return failed(c, time(NULL), res.error,
@@ -229,7 +226,7 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
     time_t held_this = 0;
     if (as_slot_expires(c->slot, &held_this) <= now)
         held_this = 0;
-    struct as_verify_params p = verify_params();
+    struct as_verify_params p = as_verify_params_configured();
     unsigned char *der;
     size_t len;
     struct as_verdict v;

@@ -10,6 +10,13 @@
 #include <stdatomic.h>
 extern atomic_int as_stopping;
 
+#include "ocsp.h"
+
+/* The skew and ages the refresher verifies responses with (the
+ * configuration's, and Firefox's 10-day cap on a response's life), for
+ * as_ocsp_verify; autostaple check uses them too. */
+struct as_verify_params as_verify_params_configured(void);
+
 /* Something became due: wake an idle thread, or start one if none is idle
  * and a certificate is due now (within AUTOSTAPLE_MAX_FETCHES).
  * as_registry_lock must be held. */

@@ -349,8 +349,8 @@ static void *reporter(void *arg)
     static char status_warned[600], metrics_warned[600];
     char status_name[64], metrics_name[64];
     pid_t me = getpid();
-    snprintf(status_name, sizeof(status_name), "status-%ld.txt", (long)me);
-    snprintf(metrics_name, sizeof(metrics_name), "autostaple-%ld.prom", (long)me);
+    snprintf(status_name, sizeof(status_name), AS_STATUS_FILE_NAME, (long)me);
+    snprintf(metrics_name, sizeof(metrics_name), AS_METRICS_FILE_NAME, (long)me);
     int want_status = as_cfg.cache_dir[0] != '\0';
     int want_metrics = as_cfg.metrics_dir[0] != '\0';
     time_t status_at = 0, metrics_at = 0; /* when each was last written */
@@ -415,11 +415,11 @@ static void stop_reporter(void)
     }
     char name[64];
     if (status_written == me) {
-        snprintf(name, sizeof(name), "status-%ld.txt", (long)me);
+        snprintf(name, sizeof(name), AS_STATUS_FILE_NAME, (long)me);
         remove_file(as_cfg.cache_dir, name);
     }
     if (metrics_written == me) {
-        snprintf(name, sizeof(name), "autostaple-%ld.prom", (long)me);
+        snprintf(name, sizeof(name), AS_METRICS_FILE_NAME, (long)me);
         remove_file(as_cfg.metrics_dir, name);
     }
 }

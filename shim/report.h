@@ -26,6 +26,10 @@
 struct as_cert;
 struct as_verdict;
 
+/* The files' names, for a process's pid (long). */
+#define AS_STATUS_FILE_NAME "status-%ld.txt"
+#define AS_METRICS_FILE_NAME "autostaple-%ld.prom"
+
 /* Why a fetch failed (autostaple_fetch_failures_total's reason label; the
  * set is documented in docs/configuration.md). */
 enum as_fail_reason {

@@ -9,6 +9,7 @@
  * answer that is revoked or unknown, 2 usage error, 3 no verified answer,
  * 4 CERTFILE cannot be read or holds no certificate. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,15 @@ static void usage(FILE *out)
             "4 CERTFILE unreadable or without a certificate.\n");
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "autostaple check: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n(autostaple check --help for usage)\n");
+    va_end(ap);
     return -USAGE;
 }
 
@@ -63,6 +68,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct args *a)
 {
     static const char *const names[] = { "issuer", "responder", "ca-file", "timeout" };
+    const size_t nnames = sizeof(names) / sizeof(names[0]);
     const char *timeout = NULL;
     const char **slots[] = { &a->issuer, &a->responder, &a->ca_file, &timeout };
     for (int i = 1; i < argc; i++) {
@@ -84,16 +90,16 @@ static int parse_args(int argc, char **argv, struct args *a)
         const char *eq = strchr(arg, '=');
         size_t n = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
         size_t k = 0;
-        while (k < 4 && !(strlen(names[k]) == n && strncmp(arg + 2, names[k], n) == 0))
+        while (k < nnames && !(strlen(names[k]) == n && strncmp(arg + 2, names[k], n) == 0))
             k++;
-        if (k == 4)
+        if (k == nnames)
             return usage_error("unknown option %s", arg);
         if (eq == NULL && i + 1 >= argc)
             return usage_error("option %s needs a value", arg);
         *slots[k] = eq != NULL ? eq + 1 : argv[++i];
     }
     if (a->certfile == NULL)
-        return usage_error("no certificate file given%s", "");
+        return usage_error("no certificate file given");
     if (timeout != NULL) {
         a->timeout = as_parse_duration(timeout);
         if (a->timeout < 1 || a->timeout > 120)
@@ -302,13 +308,11 @@ static int exchange(X509 *leaf, X509 *issuer, const char *responder, long timeou
     static atomic_int never;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int ok = get ? as_fetch(url, NULL, 0, NULL, (size_t)as_cfg.max_response, timeout, &never, res)
-                 : as_fetch(responder, req, reqlen, "application/ocsp-request",
-                            (size_t)as_cfg.max_response, timeout, &never, res);
+    int ok = as_fetch_ocsp(responder, get ? url : NULL, req, reqlen, timeout, &never, res);
     long ms = ms_since(&t0);
     OPENSSL_free(req);
     if (!ok) {
-        int timed_out = strstr(res->error, "Timeout") != NULL;
+        int timed_out = res->timed_out;
         const char *os = res->os_errno != 0 ? strerror((int)res->os_errno) : NULL;
         printf("http: %s after %ld ms: %s%s%s%s%s%s\n", timed_out ? "timed out" : "failed", ms,
                os != NULL ? os : "", os != NULL ? " (" : "", res->error,
@@ -496,7 +500,7 @@ static int diagnose(const struct args *a)
         goto done;
     }
     struct as_verdict v;
-    struct as_verify_params params = { as_cfg.skew, as_cfg.max_age, AS_MAX_LIFETIME };
+    struct as_verify_params params = as_verify_params_configured();
     as_ocsp_verify(res.body, res.len, leaf, issuer, time(NULL), &params, &v);
     show_response(res.body, res.len, leaf, issuer, &v);
     status = verdict(&v);

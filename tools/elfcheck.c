@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,9 +90,14 @@ static const char *string_at(const unsigned char *m, size_t size, uint64_t toff,
 INSPECT(32)
 INSPECT(64)
 
-static int refuse(char *why, size_t whylen, const char *fmt, const char *arg)
+static int refuse(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(char *why, size_t whylen, const char *fmt, ...)
 {
-    snprintf(why, whylen, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
     return 0;
 }
 
@@ -132,13 +138,13 @@ int as_elf_preloadable(const char *path, char *why, size_t whylen)
     if (!read || (type != ET_EXEC && type != ET_DYN))
         return 1; /* a script, or nothing ld.so would load: exec decides */
     if (!f.interp)
-        return refuse(why, whylen, "it is statically linked%s: there is no dynamic loader to "
-                      "preload the library", "");
+        return refuse(why, whylen, "it is statically linked: there is no dynamic loader to "
+                      "preload the library");
     if (f.old_ssl[0] != '\0')
         return refuse(why, whylen, "it is linked against OpenSSL 1.x (%s); the library "
                       "works with OpenSSL 3 (libssl.so.3) only", f.old_ssl);
     if (f.defines_ctx_new && !f.needs_ssl3)
         return refuse(why, whylen, "it has OpenSSL built in (it defines SSL_CTX_new and does "
-                      "not use libssl.so.3%s): its calls cannot be interposed", "");
+                      "not use libssl.so.3): its calls cannot be interposed");
     return 1;
 }

@@ -65,9 +65,8 @@ static void usage(FILE *out)
             "about bad ones.  Options end at -- or at the first word that is not one.\n"
             "\n"
             "Options (default in brackets):\n");
-    const char *def;
-    for (size_t i = 0; as_config_var(i, &def) != NULL; i++) {
-        const char *var = as_config_var(i, NULL);
+    const char *var, *def;
+    for (size_t i = 0; (var = as_config_var(i, &def)) != NULL; i++) {
         char opt[96];
         option_of(var, opt, sizeof(opt));
         fprintf(out, "  %-22s VALUE  sets %s [%s]\n", opt, var, def[0] ? def : "none");
@@ -90,8 +89,8 @@ static void usage(FILE *out)
 /* The table's variable for option name (without "--", n bytes), or NULL. */
 static const char *variable_of(const char *name, size_t n)
 {
-    for (size_t i = 0; as_config_var(i, NULL) != NULL; i++) {
-        const char *var = as_config_var(i, NULL);
+    const char *var;
+    for (size_t i = 0; (var = as_config_var(i, NULL)) != NULL; i++) {
         char opt[96];
         option_of(var, opt, sizeof(opt));
         if (strlen(opt + 2) == n && strncmp(opt + 2, name, n) == 0)
@@ -150,8 +149,8 @@ static const char *sanitizer_runtime(void)
     return "";
 }
 
-/* Sets the variables of argv's options; returns the index of COMMAND, or
- * -1 with *status set (help, version, usage error). */
+/* Sets the variables of argv's options; returns the index of COMMAND (argc
+ * if there is none), or -1 with *status set (help, version, usage error). */
 static int parse_options(int argc, char **argv, int *status)
 {
     int i = 1;
@@ -171,7 +170,7 @@ static int parse_options(int argc, char **argv, int *status)
         }
         if (a[0] != '-' || a[1] == '\0')
             return i; /* COMMAND ("-" alone is a word, not an option) */
-        const char *name = a[0] == '-' && a[1] == '-' ? a + 2 : a + 1;
+        const char *name = a[1] == '-' ? a + 2 : a + 1;
         const char *eq = strchr(name, '=');
         size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
         const char *var = a[1] == '-' ? variable_of(name, n) : NULL;
@@ -194,9 +193,7 @@ static int parse_options(int argc, char **argv, int *status)
         }
         i += eq != NULL ? 1 : 2;
     }
-    usage(stderr);
-    *status = 2;
-    return -1;
+    return i; /* no COMMAND: as_cmd_run says so */
 }
 
 /* Where execvp would find cmd, into out.  Returns 0, or the exit status

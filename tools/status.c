@@ -32,7 +32,6 @@ static void usage(FILE *out)
 }
 
 struct proc {
-    char name[300];
     struct as_status_file f;
     int live;
 };
@@ -171,7 +170,7 @@ int as_cmd_status(int argc, char **argv)
     while ((e = readdir(d)) != NULL) {
         long pid;
         int end = 0;
-        if (sscanf(e->d_name, "status-%ld.txt%n", &pid, &end) != 1 ||
+        if (sscanf(e->d_name, AS_STATUS_FILE_NAME "%n", &pid, &end) != 1 ||
             (size_t)end != strlen(e->d_name))
             continue;
         char *text = slurp(dfd, e->d_name);
@@ -192,7 +191,6 @@ int as_cmd_status(int argc, char **argv)
             continue;
         }
         free(text);
-        snprintf(p->name, sizeof(p->name), "%s", e->d_name);
         p->live = alive(&p->f);
         n++;
     }
