@@ -78,9 +78,8 @@ $(BUILD)/tests/mkresp: tests/helpers/mkresp.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
 $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/libascore.a
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(HELPER_H) $(BUILD)/libascore.a
 	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
-$(BUILD)/tests/unit/verify_tool: $(HELPER_H)
 
 test-tools: $(TEST_TOOLS) $(UNIT_BIN)
 
@@ -136,7 +135,8 @@ check-fuzz: fuzz
 # $(BUILD)/bench-results; docs/PERFORMANCE.md says what they mean.  Not part
 # of make check.  BENCH_QUICK=1 for a short run.
 BENCH_TOOLS := $(BUILD)/bench/hsbench $(BUILD)/bench/spawnbench $(BUILD)/bench/mkleaves \
-               $(BUILD)/bench/slotbench $(BUILD)/bench/mttax
+               $(BUILD)/bench/slotbench $(BUILD)/bench/mttax $(BUILD)/bench/scale_certs \
+               $(BUILD)/bench/scale_client $(BUILD)/bench/scale_first
 
 $(BUILD)/bench/hsbench: bench/hsbench.c $(HELPER_H) | $(BUILD)/obj
 	@mkdir -p $(@D)
@@ -144,6 +144,9 @@ $(BUILD)/bench/hsbench: bench/hsbench.c $(HELPER_H) | $(BUILD)/obj
 $(BUILD)/bench/mkleaves: bench/mkleaves.c $(HELPER_H) | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
+$(BUILD)/bench/scale_%: bench/scale_%.c $(HELPER_H) | $(BUILD)/obj
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/bench/spawnbench: bench/spawnbench.c | $(BUILD)/obj
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $<

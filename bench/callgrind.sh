@@ -64,8 +64,7 @@ measure() {
     wait_for_port "$port" 120 || die "$name does not listen: $(tail -5 "$W/$name.log")"
     if [ "$mode" = shim ]; then
         for ((i = 0; i < 1200; i++)); do
-            [ "$(grep -c 'stapling a good response' "$W/$name.shim.log" 2>/dev/null)" -ge "$n" ] &&
-                break
+            [ "$(stapled "$W/$name.shim.log")" -ge "$n" ] && break
             sleep 0.2
         done
         [ "$i" -lt 1200 ] || die "$name: not every response fetched: $(tail -3 "$W/$name.shim.log")"

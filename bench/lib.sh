@@ -5,7 +5,9 @@
 # $BENCH_OUT, default $BUILD/bench-results), QUICK (1 with BENCH_QUICK=1),
 # W (a private temporary directory, removed at exit unless BENCH_KEEP=1).
 # Processes started with start_bg are stopped at exit, and only those.
+# SCALE_KEEP=1 (the scale scripts' old name) works as BENCH_KEEP=1.
 
+: "${BENCH_KEEP:=${SCALE_KEEP:-0}}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(cd "$ROOT" && mkdir -p "${BUILD:-build}" && cd "${BUILD:-build}" && pwd)
 OUT=${BENCH_OUT:-$BUILD/bench-results}

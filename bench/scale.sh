@@ -41,7 +41,6 @@
 # too), BENCH_OUT.  Results on stdout and in $BENCH_OUT/scale.md (default
 # build/bench-results).
 set -u
-: "${BENCH_KEEP:=${SCALE_KEEP:-0}}"
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 N=''
@@ -65,15 +64,10 @@ minmax() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi 
 
 # ---------------------------------------------------------------- build
 say "building"
-make -C "$ROOT" --no-print-directory all test-tools >"$W/build.log" 2>&1 || {
+make -C "$ROOT" --no-print-directory bench-tools test-tools >"$W/build.log" 2>&1 || {
     cat "$W/build.log" >&2
     die "make failed"
 }
-mkdir -p "$BUILD/bench"
-for prog in scale_certs scale_client scale_first; do
-    cc -Wall -Wextra -O2 -g -std=gnu11 -o "$BUILD/bench/$prog" "$ROOT/bench/$prog.c" \
-        -lssl -lcrypto -lpthread || die "cannot build $prog"
-done
 FIXTURE=$BUILD/tests/fixture_server
 CLIENT=$BUILD/bench/scale_client
 

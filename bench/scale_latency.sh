@@ -10,16 +10,12 @@
 # answers one request at a time.  Environment: BUILD (default build),
 # BENCH_KEEP=1 (keep the work directory; SCALE_KEEP=1 too).
 set -u
-: "${BENCH_KEEP:=${SCALE_KEEP:-0}}"
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 N=${1:-1000} DELAY=${2:-20} LIMITS=${3:-"1 4 16"}
 
-make -C "$ROOT" --no-print-directory all test-tools >"$W/build.log" 2>&1 ||
+make -C "$ROOT" --no-print-directory bench-tools test-tools >"$W/build.log" 2>&1 ||
     { cat "$W/build.log" >&2; die "make failed"; }
-mkdir -p "$BUILD/bench"
-cc -Wall -Wextra -O2 -g -std=gnu11 -o "$BUILD/bench/scale_certs" "$ROOT/bench/scale_certs.c" -lcrypto ||
-    die "cannot build scale_certs"
 "$ROOT/tests/pki/mkpki.sh" "$W/pki" "$(free_port)" "$(free_port)" >"$W/pki.log" 2>&1 ||
     { cat "$W/pki.log" >&2; die "mkpki failed"; }
 "$BUILD/bench/scale_certs" -n "$N" -ca "$W/pki/inter.pem" -cakey "$W/pki/inter.key" \

@@ -499,6 +499,13 @@ count_requests() {
     if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
 }
 
+# requests_at_least LOG N: LOG has N requests or more (for eventually).
+requests_at_least() { [ "$(count_requests "$1")" -ge "$2" ]; }
+
+# serial LEAF: the serial of $AS_PKI/LEAF.pem, as openssl x509 -serial
+# prints it (hex, without "serial=").
+serial() { openssl x509 -noout -serial -in "$AS_PKI/$1.pem" | sed 's/^serial=//'; }
+
 # with_shim CMD...: run CMD with libautostaple preloaded.
 with_shim() { LD_PRELOAD="$AS_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" "$@"; }
 

@@ -29,16 +29,16 @@ start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 # ---------------------------------------------------------------- good
 run_check good "$AS_PKI/leaf-rsa-full.pem"
 is "$RC" 0 "good: exit 0"
-serial=$(openssl x509 -serial -noout -in "$AS_PKI/leaf-rsa.pem")
+rsa_serial=$(serial leaf-rsa)
 sha=$(openssl x509 -fingerprint -sha256 -noout -in "$AS_PKI/leaf-rsa.pem")
 not_after=$(date -u -d "$(openssl x509 -enddate -noout -in "$AS_PKI/leaf-rsa.pem" | cut -d= -f2)" \
     '+%Y-%m-%d %H:%M:%S UTC')
-is "$(line certificate)" "subject CN=good.test; serial ${serial#serial=}; notAfter $not_after; SHA-256 ${sha#*=}" \
+is "$(line certificate)" "subject CN=good.test; serial $rsa_serial; notAfter $not_after; SHA-256 ${sha#*=}" \
     "good: subject, serial, notAfter and SHA-256 as openssl x509 tells them"
 is "$(line responder)" "http://127.0.0.1:$OCSP_PORT/ (from the certificate's AIA)" "good: the AIA responder"
 is "$(line issuer)" "CN=autostaple test intermediate (from the chain in $AS_PKI/leaf-rsa-full.pem)" \
     "good: issuer from the chain in the file"
-like "$(line request)" "^GET http://127\.0\.0\.1:$OCSP_PORT/M[^ ]+ \([0-9]+ bytes; CertID SHA-1, serial ${serial#serial=}; no nonce\)$" \
+like "$(line request)" "^GET http://127\.0\.0\.1:$OCSP_PORT/M[^ ]+ \([0-9]+ bytes; CertID SHA-1, serial $rsa_serial; no nonce\)$" \
     "good: a GET with a SHA-1 CertID for the serial"
 like "$(head -n1 "$OCSP_LOG")" "^GET /M" "good: the responder saw the GET"
 like "$(line http)" "^status 200, content type application/ocsp-response, [0-9]+ bytes, [0-9]+ ms$" "good: HTTP result"
@@ -123,8 +123,8 @@ mkresp_for leaf-rsa "$T/rogue.der" -signer "$AS_PKI/rogue-signer.pem" -key "$AS_
 bad wrong-signer "signature: REFUSED: signature or signer not authorized by the issuer.*; signed by a delegated signer CN=[^;]+ \(NOT issued by the issuer" \
     "signature or signer not authorized by the issuer" file -file "$T/rogue.der"
 mkresp_for leaf-sni "$T/other.der"
-sni_serial=$(openssl x509 -serial -noout -in "$AS_PKI/leaf-sni.pem")
-bad other-cert "certid: NO MATCH: the response is about another certificate \(serial ${sni_serial#serial=}\)" \
+sni_serial=$(serial leaf-sni)
+bad other-cert "certid: NO MATCH: the response is about another certificate \(serial $sni_serial\)" \
     "response is for another certificate" file -file "$T/other.der"
 mkresp_for leaf-rsa "$T/expired.der" -this -7200 -next -60
 bad expired "nextUpdate: " "expired: response expired [0-9]+ s ago" file -file "$T/expired.der"

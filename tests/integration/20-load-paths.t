@@ -16,7 +16,6 @@ fixture() {
     wait_for_log "$T/$name.log" '^ready' 10 || _as_infra_fail "fixture $name starts" "$T/$name.log"
 }
 # serial LEAF: the certificate's serial as s_client's OCSP dump prints it
-serial() { openssl x509 -noout -serial -in "$AS_PKI/$1.pem" | sed 's/^serial=//'; }
 stapled_serial() { grep -m1 -oE 'Serial Number: [0-9A-F]+' "$T/staple_of.out" | sed 's/^Serial Number: //'; }
 
 rsa=(-cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem")

@@ -5,7 +5,6 @@
 . "$AS_SRC/tests/lib.sh"
 
 start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
-serial() { openssl x509 -noout -serial -in "$AS_PKI/$1.pem" | sed 's/^serial=//'; }
 stapled_serial() {
     staple_of "$1" >/dev/null
     grep -m1 -oE 'Serial Number: [0-9A-F]+' "$T/staple_of.out" | sed 's/^Serial Number: //'

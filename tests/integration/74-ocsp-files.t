@@ -211,8 +211,7 @@ certdir "$h"
 start_fake hang 0 hang
 start_fixture hangs "$h" file AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
     AUTOSTAPLE_TIMEOUT=6 AUTOSTAPLE_RETRY_MIN=30 AUTOSTAPLE_RETRY_MAX=60 AUTOSTAPLE_STARTUP_WAIT=0
-fake_asked() { [ "$(count_requests "$FAKE_LOG")" -ge 1 ]; }
-check "(the fetch is under way)" eventually 5 fake_asked
+check "(the fetch is under way)" eventually 5 requests_at_least "$FAKE_LOG" 1
 mkresp_for leaf-rsa "$h/new.der" && mv "$h/new.der" "$h/leaf-rsa.pem.ocsp"
 unlike "$(cat "$T/hangs.log")" "OCSP from .* failed" "(the file is there before the fetch fails)"
 check "a file written during a fetch that fails is taken when it fails (within 10 s)" \

@@ -7,7 +7,7 @@
 
 AUTOSTAPLE=$AS_BUILD/autostaple
 fp=$(openssl x509 -in "$AS_PKI/leaf-rsa.pem" -outform DER | sha256sum | cut -c1-64)
-serial=$(openssl x509 -in "$AS_PKI/leaf-rsa.pem" -noout -serial | sed 's/^serial=//')
+serial=$(serial leaf-rsa)
 
 # valid_prom FILE: every line follows the text exposition format (HELP,
 # TYPE, samples with escaped label values and a number), every family is
@@ -36,8 +36,8 @@ metric() {
         if (/^\Q$n\E\{([^}]*)\} (\S+)$/) { my $v = $2; if ($1 =~ /$l/) { print "$v\n"; exit } }' \
         "$2" "${3:-.}" "$1"
 }
-# staples_grow PROM BEFORE N: autostaple_staples_total reaches BEFORE + N
-staples_at() { [ "$(metric "$1" autostaple_staples_total)" = "$2" ]; }
+# metric_is PROM NAME WANT: the first sample of NAME in PROM is WANT.
+metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
 
 start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 
@@ -100,7 +100,7 @@ metric_now() { sleep 1.5; metric "$1" "$2"; }
 before=$(metric_now "$prom" autostaple_staples_total)
 for i in 1 2 3 4 5; do staple_of "$PORT" >/dev/null; done
 check "metrics: 5 handshakes with status: staples_total grows by 5 (from $before)" \
-    eventually 5 staples_at "$prom" $((before + 5))
+    eventually 5 metric_is "$prom" autostaple_staples_total $((before + 5))
 is "$(metric "$prom" autostaple_unstapled_total)" 0 "metrics: nothing unstapled"
 expiry=$(metric "$prom" autostaple_response_expiry_seconds "subject=\"/CN=good.test\",serial=\"$serial\"")
 want=$(($(date -u -d "$next" +%s) - $(date +%s)))
@@ -204,9 +204,8 @@ check "responder down: failures{reason=connect} counted" eventually 5 failed_for
 check "responder down: the file follows the format" valid_prom "$PROM"
 before=$(metric_now "$PROM" autostaple_unstapled_total)
 for i in 1 2 3 4; do staple_of "$PORT" >/dev/null; done
-unstapled_at() { [ "$(metric "$1" autostaple_unstapled_total)" = "$2" ]; }
 check "responder down, nothing held: 4 handshakes -> unstapled_total grows by 4 (from $before)" \
-    eventually 5 unstapled_at "$PROM" $((before + 4))
+    eventually 5 metric_is "$PROM" autostaple_unstapled_total $((before + 4))
 is "$(metric "$PROM" autostaple_staples_total)" 0 "responder down: no staple counted"
 is "$(metric "$PROM" autostaple_response_expiry_seconds)" "" "responder down: no expiry sample while none is held"
 out=$("$AUTOSTAPLE" status --cache-dir "$T/m-down")
@@ -244,7 +243,7 @@ if [ -x /usr/sbin/nginx ]; then
     before=$(metric_now "$nprom" autostaple_staples_total)
     for i in 1 2 3 4 5 6 7 8; do staple_of "$PORT" >/dev/null; done
     check "nginx, 4 workers: 8 handshakes -> staples_total grows by 8 (from $before)" \
-        eventually 5 staples_at "$nprom" $((before + 8))
+        eventually 5 metric_is "$nprom" autostaple_staples_total $((before + 8))
     check "nginx: curl --cert-status accepts the staple" curl_verify "$PORT" good.test
     out=$("$AUTOSTAPLE" status --cache-dir "$T/ncache")
     like "$out" "nginx \\(pid $nginx_PID\\)" "nginx: autostaple status shows the master"

@@ -11,8 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-
+#include "../helpers/pem_file.h"
 #include "certs.h"
 #include "config.h"
 #include "ocsp_file.h"
@@ -35,11 +34,7 @@ static X509 *load(const char *name)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.pem", pki, name);
-    FILE *f = fopen(path, "r");
-    X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f != NULL)
-        fclose(f);
-    return x;
+    return pem_read_file(path, 0);
 }
 
 /* mkresp for leaf-rsa into dir/NAME, with extra arguments. */
@@ -51,11 +46,6 @@ static int mkresp(const char *name, const char *args)
              "-key %s/inter.key -out %s/%s.tmp %s && mv %s/%s.tmp %s/%s",
              build, pki, pki, pki, pki, dir, name, args, dir, name, dir, name);
     return system(cmd) == 0;
-}
-
-static int count_files(struct as_cert *c)
-{
-    return as_ocsp_file_count(c);
 }
 
 static struct as_cert *new_cert(X509 *leaf, X509 *issuer)
@@ -108,11 +98,11 @@ int main(void)
     struct as_cert_source named = { .named = cert };
     as_ocsp_file_note(c, &named);
     as_ocsp_file_note(c, &named);
-    is_long(count_files(c), 1, "a named file is remembered once");
+    is_long(as_ocsp_file_count(c), 1, "a named file is remembered once");
 
     struct as_cert_source guess = { .recent = { key, cert, "relative.pem" }, .nrecent = 3 };
     as_ocsp_file_note(c, &guess);
-    is_long(count_files(c), 3, "guesses: the key file and a relative name are added, the named one not again");
+    is_long(as_ocsp_file_count(c), 3, "guesses: the key file and a relative name are added, the named one not again");
 
     char many[20][64];
     struct as_cert_source lots = { .nrecent = AS_RECENT_FILES };
@@ -121,12 +111,12 @@ int main(void)
         lots.recent[i] = many[i];
     }
     as_ocsp_file_note(c, &lots);
-    is_long(count_files(c), 8, "at most 8 files per certificate");
+    is_long(as_ocsp_file_count(c), 8, "at most 8 files per certificate");
 
     as_cfg.ocsp_files = 0;
-    struct as_cert *off = calloc(1, sizeof(*off) + 16);
+    struct as_cert *off = new_cert(NULL, NULL);
     as_ocsp_file_note(off, &named);
-    is_long(count_files(off), 0, "AUTOSTAPLE_OCSP_FILES=0: nothing remembered");
+    is_long(as_ocsp_file_count(off), 0, "AUTOSTAPLE_OCSP_FILES=0: nothing remembered");
     as_cfg.ocsp_files = 1;
 
     /* Reading. */

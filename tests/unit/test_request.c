@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "../helpers/pem_file.h"
 #include "ocsp.h"
 #include "tap.h"
 
@@ -16,11 +17,7 @@ static X509 *pki_cert(const char *name)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.pem", getenv("AS_PKI"), name);
-    FILE *f = fopen(path, "r");
-    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    return x;
+    return pem_read_file(path, 0);
 }
 
 /* A certificate (unsigned: only its extensions matter) whose AIA extension
