@@ -40,6 +40,7 @@ struct as_slot {
     int valid;             /* a whole response is held */
     int status;
     _Atomic pid_t fetcher;
+    uid_t owner;           /* effective uid of the process that made it */
     time_t this_update;
     time_t expires;
     size_t len;
@@ -53,6 +54,7 @@ struct as_slot {
 
 struct meta {
     _Atomic size_t packed_used;
+    _Atomic size_t slots_used; /* headers handed out, by any process sharing it */
 };
 
 static struct {
@@ -62,9 +64,8 @@ static struct {
     unsigned char *base;   /* the mapping, NULL until made */
     struct meta *meta;
     unsigned char *headers, *packed, *homes;
-    size_t used;           /* slots handed out, in this process's view */
     int failed;
-} arena = { PTHREAD_MUTEX_INITIALIZER, 16384, 1024, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0 };
+} arena = { PTHREAD_MUTEX_INITIALIZER, 16384, 1024, 0, 0, NULL, NULL, NULL, NULL, NULL, 0 };
 
 void as_cache_configure(size_t capacity, size_t count)
 {
@@ -88,6 +89,7 @@ static void init_slot(struct as_slot *s, int shared)
     s->der = NULL;
     s->staples = s->unstapled = 0;
     atomic_store(&s->fetcher, getpid());
+    s->owner = geteuid();
 }
 
 static void make_mapping(void)
@@ -109,32 +111,32 @@ static void make_mapping(void)
     arena.homes = arena.packed + n * PACKED_MAX;
 }
 
-/* A slot from the mapping, made on first use.  The counter lives in this
- * process: slots are handed out before the server forks (certificates
- * learned later in a child get private slots, see as_slot_new). */
+/* A slot from the mapping, made on first use.  The count of slots handed
+ * out lives in the mapping, so that any process sharing it (a master that
+ * learns a certificate on a reload, after it forked its workers; a process
+ * forked from the one that made it) takes a slot no other process has. */
 static struct as_slot *shared_slot(void)
 {
     pthread_mutex_lock(&arena.lock);
     if (arena.base == NULL && !arena.failed)
         make_mapping();
     struct as_slot *s = NULL;
-    if (arena.base != NULL && arena.used < arena.count) {
-        s = (struct as_slot *)(arena.headers + arena.header_size * arena.used++);
-        init_slot(s, 1);
+    if (arena.base != NULL) {
+        size_t i = atomic_fetch_add(&arena.meta->slots_used, 1);
+        if (i < arena.count) {
+            s = (struct as_slot *)(arena.headers + arena.header_size * i);
+            init_slot(s, 1);
+        } else {
+            atomic_store(&arena.meta->slots_used, arena.count); /* stays full */
+        }
     }
     pthread_mutex_unlock(&arena.lock);
     return s;
 }
 
-static pid_t creator;
-
 struct as_slot *as_slot_new(void)
 {
-    /* A process forked after the mapping was made shares its slots with its
-     * siblings; a slot it took from it now would collide with theirs. */
-    if (creator == 0)
-        creator = getpid();
-    struct as_slot *s = creator == getpid() ? shared_slot() : NULL;
+    struct as_slot *s = shared_slot();
     if (s == NULL && (s = malloc(sizeof(*s))) != NULL)
         init_slot(s, 0);
     return s;
@@ -261,6 +263,11 @@ time_t as_slot_expires(struct as_slot *s, time_t *this_update)
 pid_t as_slot_fetcher(const struct as_slot *s)
 {
     return atomic_load(&s->fetcher);
+}
+
+uid_t as_slot_owner(const struct as_slot *s)
+{
+    return s->owner;
 }
 
 int as_slot_take_over(struct as_slot *s, pid_t from, pid_t to)

@@ -109,6 +109,18 @@ struct as_cert *as_cert_next_locked(void);
  * now): wakes the start-up wait.  Idempotent.  as_registry_lock must be
  * held. */
 void as_cert_settle_locked(struct as_cert *c);
+/* The certificates waited for whose slot holds a response (another
+ * process fetched it) are settled.  as_registry_lock must be held. */
+void as_cert_settle_held_locked(void);
+/* The start-up wait ran out: the first attempts still running are waited
+ * for no more (they staple when they end).  as_registry_lock must be
+ * held. */
+void as_cert_stop_waiting_locked(void);
+/* c's first attempt is to be waited for again (it had not ended, and its
+ * slot holds no response another process fetched: this
+ * process takes it over, or a reload loads it again).  as_registry_lock
+ * must be held. */
+void as_cert_unsettle_locked(struct as_cert *c);
 void as_cert_first_attempt_ended_locked(struct as_cert *c);
 
 /* Logs the certificates learned quietly.  as_registry_lock must be held. */

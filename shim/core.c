@@ -36,28 +36,52 @@ static void hold_warning(const char *msg)
         snprintf(held_warnings[nheld++], sizeof(held_warnings[0]), "%s", msg);
 }
 
-void as_core_wait_for_first_fetches(const char *moment)
+/* How often the wait looks whether the process should take the refresh
+ * over (its certificates' refresher is gone: refresher.h). */
+#define ADOPT_SLICE_NS 50000000L
+
+void as_core_wait_for_first_fetches(const char *moment, int may_take_over)
 {
     if (as_cfg.startup_wait <= 0)
         return;
     pthread_mutex_lock(&as_registry_lock);
+    if (may_take_over)
+        as_refresher_adopt_locked();
     if (as_unsettled > 0 && !atomic_load(&as_stopping)) {
-        struct timespec t0, until;
+        struct timespec t0, until, slice;
         clock_gettime(CLOCK_REALTIME, &t0);
         until = t0;
         until.tv_sec += as_cfg.startup_wait;
         int waiting = as_unsettled;
-        while (as_unsettled > 0 &&
-               pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &until) == 0)
-            ;
+        for (;;) {
+            clock_gettime(CLOCK_REALTIME, &slice);
+            if (slice.tv_sec > until.tv_sec ||
+                (slice.tv_sec == until.tv_sec && slice.tv_nsec >= until.tv_nsec))
+                break;
+            slice.tv_nsec += ADOPT_SLICE_NS;
+            if (slice.tv_nsec >= 1000000000L) {
+                slice.tv_sec++;
+                slice.tv_nsec -= 1000000000L;
+            }
+            if (slice.tv_sec > until.tv_sec ||
+                (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
+                slice = until;
+            pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &slice);
+            if (may_take_over)
+                as_refresher_adopt_locked();
+            as_cert_settle_held_locked();
+            if (as_unsettled == 0 || atomic_load(&as_stopping))
+                break;
+        }
         struct timespec t1;
         clock_gettime(CLOCK_REALTIME, &t1);
         long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-        if (as_unsettled > 0)
+        if (as_unsettled > 0) {
             as_log(AS_WARN, "%s: %d of %d first OCSP fetches still running after %ld s "
                    "(AUTOSTAPLE_STARTUP_WAIT); serving meanwhile, unstapled until they end",
                    moment, as_unsettled, waiting, as_cfg.startup_wait);
-        else
+            as_cert_stop_waiting_locked(); /* the next fork does not wait again */
+        } else
             as_log(AS_DEBUG, "%s: waited %ld ms for %d first OCSP fetches", moment, ms, waiting);
     }
     pthread_mutex_unlock(&as_registry_lock);
@@ -65,13 +89,30 @@ void as_core_wait_for_first_fetches(const char *moment)
 
 static void on_before_serving(void)
 {
-    as_core_wait_for_first_fetches("before listening");
+    as_core_wait_for_first_fetches("before accepting", 1);
+}
+
+/* A worker forked by a root master is still root until it drops: it must
+ * not take the refresh over on its way out of root's rights. */
+static void on_before_dropping_rights(void)
+{
+    as_core_wait_for_first_fetches("before dropping privileges", 0);
+}
+
+static void on_listening(void)
+{
+    as_refresher_succeed();
+}
+
+static void on_session_started(void)
+{
+    as_refresher_succeed();
 }
 
 /* Lock order: fork guard, registry, pool, report. */
 static void at_fork_prepare(void)
 {
-    as_core_wait_for_first_fetches("before forking");
+    as_core_wait_for_first_fetches("before forking", 1);
     as_refresher_prepare();
     as_registry_prepare();
     as_pool_prepare();
@@ -219,6 +260,9 @@ static const struct as_core ops = {
     .status_cb_set = as_status_cb_set,
     .status_cb_get = as_status_cb_get,
     .before_serving = on_before_serving,
+    .before_dropping_rights = on_before_dropping_rights,
+    .listening = on_listening,
+    .session_started = on_session_started,
 };
 
 __attribute__((visibility("default")))

@@ -8,6 +8,7 @@
  * which one thread holds at a time. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,6 +52,36 @@ static _Atomic time_t next_watch;
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
 static sem_t started;                  /* posted by a new thread once it runs */
 static int guard_taken_for_fork;
+
+static void guard_enter(void)
+{
+    pthread_mutex_lock(&fork_guard);
+}
+
+static void guard_leave(void)
+{
+    pthread_mutex_unlock(&fork_guard);
+}
+
+/* Under a sanitizer the guard is kept while waiting too: its runtime (GCC
+ * 12's allocator, for one) is not fork-safe the way glibc's malloc is, and
+ * libcurl's resolver thread may be inside it. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AS_SANITIZED 1
+#endif
+#endif
+#ifndef AS_SANITIZED
+#define AS_SANITIZED 0
+#endif
+
+static void let_forks_wait_only_for_steps(void)
+{
+    if (!AS_SANITIZED)
+        as_fetch_set_wait_hooks(guard_leave, guard_enter);
+}
 
 static double uniform(void)
 {
@@ -354,9 +385,9 @@ static void *run(void *arg)
         pthread_mutex_unlock(&as_registry_lock);
 
         int attempted = 0;
-        as_fork_guard_enter();
+        guard_enter();
         time_t next = as_stopping ? 0 : refresh(c, &attempted);
-        as_fork_guard_leave();
+        guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
         /* A chain certificate that came while the pool was searched did
@@ -369,6 +400,8 @@ static void *run(void *arg)
         if (attempted) {
             as_cert_first_attempt_ended_locked(c);
             as_report_rescheduled();
+        } else if (c->forgotten) {
+            as_cert_settle_locked(c); /* let go while it waited for its chain */
         }
     }
     /* The process exits: as_refresher_stop waits for this thread to end
@@ -384,8 +417,10 @@ static int start_locked(void)
     pthread_t tid;
     sigset_t all, old;
 
+    static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
     if ((size_t)threads >= sizeof(tids) / sizeof(tids[0]))
         return 0; /* not reached: AUTOSTAPLE_MAX_FETCHES is at most 64 */
+    pthread_once(&hooks_once, let_forks_wait_only_for_steps);
     /* The thread takes no signals: they stay the application's business. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -436,10 +471,81 @@ void as_refresher_chain_added(void)
     pthread_mutex_unlock(&as_registry_lock);
 }
 
-/* Is pid gone?  (A zombie not yet reaped still counts as there.) */
+/* Is pid gone?  A zombie (exited, not yet reaped by a parent that may be a
+ * shell or a supervisor taking its time) is gone too.  Our own parent is
+ * there as long as it is our parent: one that exits hands us to another. */
 static int gone(pid_t pid)
 {
-    return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+        return 1;
+    if (pid == getppid())
+        return 0;
+    char path[64], stat[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* no /proc (a chroot): there, as far as we can tell */
+    ssize_t n = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    stat[n > 0 ? n : 0] = '\0';
+    const char *paren = strrchr(stat, ')'); /* the name may hold anything */
+    return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* What adopt_locked found. */
+struct adoption {
+    int taken;          /* certificates this process now refreshes */
+    int waiting;        /* refreshed by a living process this one may succeed */
+    pid_t from;         /* the process last taken from */
+};
+
+/* Takes over the certificates whose refreshing process is gone, if this
+ * process has the rights of the one that learned them (the same effective
+ * uid: a master that stayed root, never a worker that dropped to www-data).
+ * A certificate whose first fetch had not ended is waited for again
+ * (as_core_wait_for_first_fetches).  as_registry_lock must be held. */
+static struct adoption adopt_locked(void)
+{
+    struct adoption a = { 0, 0, 0 };
+    pid_t me = getpid(), last = 0;
+    uid_t rights = geteuid();
+    int last_gone = 0;
+    time_t now = time(NULL);
+    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
+        pid_t f = as_slot_fetcher(c->slot);
+        int fetched = !c->forgotten && as_cert_responder(c)[0];
+        if (f == me) {
+            /* A private copy made ours at fork: fetch it here (again, if it
+             * was in flight in the parent's thread). */
+            if (threads == 0 && fetched)
+                as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
+            continue;
+        }
+        if (as_slot_owner(c->slot) != rights)
+            continue; /* not ours to take, ever */
+        if (f != last) {
+            last = f;
+            last_gone = gone(f);
+        }
+        if (!last_gone) {
+            a.waiting++;
+            continue;
+        }
+        if (!as_slot_take_over(c->slot, f, me))
+            continue; /* a sibling was quicker */
+        a.taken++;
+        a.from = f;
+        if (fetched) {
+            as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
+            as_cert_unsettle_locked(c);
+        }
+    }
+    if (a.taken > 0) {
+        as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
+               "which is gone", a.taken, a.taken > 1 ? "s" : "", (int)a.from);
+        as_refresher_wake_locked();
+    }
+    return a;
 }
 
 void as_refresher_watch(void)
@@ -452,53 +558,77 @@ void as_refresher_watch(void)
     atomic_store_explicit(&next_watch, now + 1, memory_order_relaxed);
 
     pthread_mutex_lock(&as_registry_lock);
-    pid_t me = getpid(), last = 0;
-    int last_gone = 0, foreign = 0, taken = 0, own = 0;
-    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
-        pid_t f = as_slot_fetcher(c->slot);
-        if (f == me) {
-            /* A private copy made ours at fork; if it was in flight in the
-             * parent's thread, fetch it again here. */
-            if (threads == 0 && !c->forgotten && as_cert_responder(c)[0]) {
-                /* (or it was left out of the order while it was not ours) */
-                as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
-                own++;
-            }
-            continue;
-        }
-        if (f != last) {
-            last = f;
-            last_gone = gone(f);
-        }
-        if (!last_gone || !as_slot_take_over(c->slot, f, me)) {
-            foreign++;
-            continue;
-        }
-        taken++;
-        /* Back in this process's order; now if it was in flight in the
-         * process that is gone. */
-        if (!c->forgotten && as_cert_responder(c)[0])
-            as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
-    }
-    if (taken > 0)
-        as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
-               "which is gone", taken, taken > 1 ? "s" : "", (int)last);
-    if (taken > 0 || own > 0)
-        as_refresher_wake_locked();
-    if (foreign == 0)
+    /* Nothing left that this process could take over: stop looking. */
+    if (adopt_locked().waiting == 0)
         atomic_store(&watching, 0);
     pthread_mutex_unlock(&as_registry_lock);
 }
 
-void as_fork_guard_enter(void)
+/* The successor: a process that daemonized (setsid) or is about to serve
+ * while the process that refreshes its certificates still lives, and has
+ * its rights, is most likely the daemon that process started and is about
+ * to leave (with exit or _exit: no handler of ours need run there).  It
+ * watches for that, every HEIR_POLL_MS for HEIR_WATCH_SECONDS, and takes
+ * over when it happens; if it does not, the other process was a master
+ * that stays, and keeps the role. */
+#define HEIR_POLL_MS 20
+#define HEIR_WATCH_SECONDS 30
+static atomic_int heir_running;
+
+static void *heir(void *arg)
 {
-    pthread_mutex_lock(&fork_guard);
+    (void)arg;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct timespec pause = { 0, HEIR_POLL_MS * 1000000L };
+        nanosleep(&pause, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (atomic_load(&as_stopping))
+            break;
+        pthread_mutex_lock(&as_registry_lock);
+        struct adoption a = adopt_locked();
+        pthread_mutex_unlock(&as_registry_lock);
+        if (a.waiting == 0 || t.tv_sec - t0.tv_sec >= HEIR_WATCH_SECONDS)
+            break;
+    }
+    atomic_store(&heir_running, 0);
+    return NULL;
 }
 
-void as_fork_guard_leave(void)
+void as_refresher_succeed(void)
 {
-    pthread_mutex_unlock(&fork_guard);
+    if (atomic_load(&as_stopping))
+        return;
+    pthread_mutex_lock(&as_registry_lock);
+    struct adoption a = adopt_locked();
+    pthread_mutex_unlock(&as_registry_lock);
+    if (a.waiting == 0 || atomic_exchange(&heir_running, 1))
+        return;
+    pthread_attr_t attr;
+    pthread_t tid;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    int err = pthread_create(&tid, &attr, heir, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        atomic_store(&heir_running, 0);
+        as_log(AS_WARN, "cannot start a thread to take over the refresh: %s", strerror(err));
+    }
 }
+
+void as_refresher_adopt_locked(void)
+{
+    /* (watching: this process may have something to take over) */
+    if (atomic_load_explicit(&watching, memory_order_relaxed) != 0 && adopt_locked().waiting == 0)
+        atomic_store(&watching, 0);
+}
+
 
 void as_refresher_prepare(void)
 {
@@ -523,6 +653,7 @@ void as_refresher_child(void)
     threads = 0;
     idle = 0;
     watch_until = 0;
+    atomic_store(&heir_running, 0);
     atomic_store(&watching, 1);
     atomic_store(&next_watch, 0);
 }

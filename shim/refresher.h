@@ -26,20 +26,32 @@ void as_refresher_wake_locked(void);
  * chain are looked at again now.  Takes as_registry_lock. */
 void as_refresher_chain_added(void);
 
-/* For the handshake path, cheap: in a forked process, whose certificates
- * are refreshed by the process that forked it, check (once a second at
- * most) that this process lives on, and take over its work if it is gone
- * (a daemon's first process exits after forking). */
+/* Who refreshes.  A certificate's slot names the process that refreshes it
+ * (cache.h): the one that learned it, until that process is gone.  Then a
+ * process that shares the slot and has the rights of the one that learned
+ * it (the same effective uid) takes the role over: the daemon's master, never
+ * a worker that dropped its privileges.  It does so when one of these
+ * notices:
+ *   as_refresher_watch: on a handshake, at most once a second, until nothing
+ *     is left that this process could take over (cheap when nothing is);
+ *   as_refresher_adopt_locked: when the process waits for first fetches
+ *     (as_registry_lock held);
+ *   as_refresher_succeed: when the process daemonizes (setsid) or is about
+ *     to serve (listen): if the refreshing process still lives, a thread
+ *     watches for it to leave, for a while (refresher.c), since a daemon's
+ *     first process leaves just after starting it. */
 void as_refresher_watch(void);
+void as_refresher_adopt_locked(void);
+void as_refresher_succeed(void);
 
 /* The fork guard.  A fetch thread holds it whenever it may be inside
- * OpenSSL or the dynamic loader (whose locks a fork would copy held into the
- * child), and lets go of it only to wait on the network (as_fetch does, for
- * plain HTTP).  pthread_atfork's prepare handler takes it, so a server that
- * forks waits at most for one verification, never for a fetch.  One thread
- * holds it at a time: what the threads share is touched only under it. */
-void as_fork_guard_enter(void);
-void as_fork_guard_leave(void);
+ * OpenSSL, libcurl or the dynamic loader (whose locks a fork would copy held
+ * into the child), and lets go of it while it waits on the network (between
+ * libcurl's steps, fetch.h's wait hooks), over HTTP and HTTPS alike.
+ * pthread_atfork's prepare handler takes it, so a server that forks waits at
+ * most for one step of an exchange or one verification, never for the
+ * network.  One thread holds it at a time: what the threads share is
+ * touched only under it. */
 
 /* pthread_atfork handlers. */
 void as_refresher_prepare(void);

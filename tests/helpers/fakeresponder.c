@@ -10,8 +10,10 @@
  * IPv4 or IPv6 address -bind names; prints "listening on 127.0.0.1:P" (the
  * real port; "[::1]:P" for IPv6) on stdout once accepting, and
  * serves each connection on its own thread, one request per connection
- * ("Connection: close").  Each complete request appends "METHOD PATH\n" to the
- * -log file.  -delay MS: wait MS milliseconds after reading a request before
+ * ("Connection: close").  Each complete request appends "METHOD PATH SERIAL\n"
+ * to the -log file (SERIAL: of the OCSP request's first certificate, in hex
+ * as `openssl x509 -serial` prints it; "-" if the request is no OCSP one).
+ * -delay MS: wait MS milliseconds after reading a request before
  * answering it.  -peak F: F holds the largest number of requests at once so
  * far between being read and the end of their delay (rewritten when it
  * grows): never more than the client had open at that moment.  Exits 0 on SIGTERM/SIGINT or after -max-seconds (default 300).
@@ -164,14 +166,45 @@ static int send_resp(int fd, int code, const char *ctype, const void *body, size
     return send_all(fd, body, len);
 }
 
+static long request_der(const struct req *r, unsigned char **der);
+
+/* The serial of the request's first CertID, in hex as `openssl x509
+ * -serial` prints it, into out; "-" if it is not an OCSP request. */
+static void request_serial(const struct req *r, char *out, size_t outlen)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    long len = request_der(r, &der);
+    OCSP_REQUEST *rq = NULL;
+    ASN1_INTEGER *serial = NULL;
+    BIGNUM *bn = NULL;
+    char *hex = NULL;
+
+    snprintf(out, outlen, "-");
+    p = der;
+    if (len > 0 && (rq = d2i_OCSP_REQUEST(NULL, &p, len)) != NULL &&
+        OCSP_request_onereq_count(rq) > 0 &&
+        OCSP_id_get0_info(NULL, NULL, NULL, &serial,
+                          OCSP_onereq_get0_id(OCSP_request_onereq_get0(rq, 0))) &&
+        (bn = ASN1_INTEGER_to_BN(serial, NULL)) != NULL && (hex = BN_bn2hex(bn)) != NULL)
+        snprintf(out, outlen, "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    OCSP_REQUEST_free(rq);
+    if (der != r->body)
+        free(der);
+}
+
+/* "METHOD PATH SERIAL" (SERIAL: request_serial's), a line per request. */
 static void log_request(const struct req *r)
 {
-    char *line;
+    char *line, serial[128];
     int fd, n;
 
     if (opt.log == NULL)
         return;
-    n = asprintf(&line, "%s %s\n", r->method, r->path);
+    request_serial(r, serial, sizeof(serial));
+    n = asprintf(&line, "%s %s %s\n", r->method, r->path, serial);
     if (n < 0)
         return;
     fd = open(opt.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -11,8 +11,8 @@
  *                  [-sni-list FILE] [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]
  *                  [-tls 1.2|1.3] [-threads N] [-max-seconds S]
  *                  [-reload-on-hup] [-verify-client CAFILE]
- *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]
- *                  [-user NAME] [-chroot DIR]
+ *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]
+ *                  [-daemon3]] [-user NAME] [-chroot DIR] [-fork-probe]
  *
  * MODE (how the primary certificate is loaded; default "use"):
  *   use            PEM_read_X509 + SSL_CTX_use_certificate, chain with
@@ -91,6 +91,11 @@
  *   after 30 s).  The daemon then listens and serves in the chosen model and
  *   removes PIDFILE when it exits, if it still can.  Relative PIDFILE, FILE
  *   and DIR (-chroot) names are taken from the starting directory.
+ *   -daemon3: daemonize with glibc's daemon(3) instead (one fork; the
+ *   original process leaves at once with _exit, before PIDFILE is written).
+ * -fork-probe: after each connection, the process that served it forks a
+ *   child that exits at once (as a CGI or a piped logger would) and prints
+ *   "fork probe: fork took N ms".
  * -user NAME (root only): setgroups(0), setgid and setuid to NAME's ids,
  *   printing "dropped to uid N".  -chroot DIR (root only): chroot(DIR) and
  *   chdir("/") just before, printing "chrooted to DIR".  Both happen after
@@ -188,6 +193,8 @@ static struct config {
     int prefork;                   /* number of worker processes, 0 = none */
     int fork_per_conn;
     const char *pidfile;           /* -daemonize (absolute) */
+    int daemon3;                   /* -daemon3: daemonize with daemon(3) */
+    int fork_probe;                /* -fork-probe */
     const char *log_file;          /* -log (absolute) */
     const char *user;              /* -user */
     uid_t uid;
@@ -261,7 +268,8 @@ static void usage(void)
             "         [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]\n"
             "         [-tls 1.2|1.3] [-threads N] [-max-seconds S] [-reload-on-hup]\n"
             "         [-verify-client CAFILE]\n"
-            "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]\n"
+            "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE] [-daemon3]]\n"
+            "         [-fork-probe]\n"
             "         [-user NAME] [-chroot DIR]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
@@ -997,6 +1005,24 @@ static const char response[] =
     "\r\n"
     "hello\n";
 
+/* -fork-probe: what a CGI or a piped logger costs the serving process: a
+ * fork whose child exits at once, timed from the call to its return. */
+static void probe_fork(void)
+{
+    double t0 = now_mono();
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(0);
+    if (pid < 0) {
+        logmsg("fork probe: fork: %s", strerror(errno));
+        return;
+    }
+    logmsg("fork probe: fork took %.0f ms", (now_mono() - t0) * 1000);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
 static void serve_conn(int fd)
 {
     struct ctxset *set = acquire_set();
@@ -1080,6 +1106,8 @@ out:
     SSL_free(ssl);
     close(fd);
     release_set(set);
+    if (cfg.fork_probe)
+        probe_fork();
 }
 
 static void fork_conn(int fd);
@@ -1262,6 +1290,14 @@ static void parse_args(int argc, char **argv)
             cfg.fork_per_conn = 1;
             continue;
         }
+        if (strcmp(o, "-daemon3") == 0) {
+            cfg.daemon3 = 1;
+            continue;
+        }
+        if (strcmp(o, "-fork-probe") == 0) {
+            cfg.fork_probe = 1;
+            continue;
+        }
         if (v == NULL) {
             fprintf(stderr, "fixture_server: %s needs a value\n", o);
             usage();
@@ -1348,8 +1384,8 @@ static void parse_args(int argc, char **argv)
         fprintf(stderr, "fixture_server: -fork-per-conn goes with neither -prefork nor -threads\n");
         usage();
     }
-    if (cfg.log_file != NULL && cfg.pidfile == NULL) {
-        fprintf(stderr, "fixture_server: -log goes with -daemonize\n");
+    if ((cfg.log_file != NULL || cfg.daemon3) && cfg.pidfile == NULL) {
+        fprintf(stderr, "fixture_server: -log and -daemon3 go with -daemonize\n");
         usage();
     }
     if ((cfg.user != NULL || cfg.chroot_dir != NULL) && geteuid() != 0) {
@@ -1843,6 +1879,25 @@ static void close_every_fd(void)
 static void daemonize(void)
 {
     pid_t first, daemon_pid = -1;
+    if (cfg.daemon3) {
+        /* glibc's daemon(3): fork, the parent leaves with _exit (no exit
+         * handler runs), the child calls setsid (inside libc) */
+        if (daemon(0, 1) != 0) {
+            logmsg("daemon: %s", strerror(errno));
+            exit(1);
+        }
+        close_every_fd();
+        if (open("/dev/null", O_RDWR) != 0 || dup2(0, 1) != 1)
+            _exit(1);
+        if ((cfg.log_file != NULL
+             ? open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY, 0644)
+             : dup2(0, 2)) != 2)
+            _exit(1);
+        if (!write_pidfile())
+            exit(1);
+        rearm_alarm();
+        return;
+    }
     double until;
     ssize_t n;
     int p[2], st, fd;
