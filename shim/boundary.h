@@ -67,6 +67,8 @@ struct as_core {
     void (*listening)(void);
     /* The process became a session leader (setsid): it daemonizes. */
     void (*session_started)(void);
+    /* The process is about to exec another program (or itself again). */
+    void (*before_exec)(void);
 };
 
 typedef const struct as_core *(*as_core_init_fn)(const struct as_real *real);

@@ -30,6 +30,7 @@ struct as_cert {
     /* Response files beside the certificate's files: grows under
      * as_registry_lock, read without it (ocsp_file.c). */
     _Atomic(struct as_ocsp_file *) ocsp_files;
+    atomic_int warm_tried;          /* its saved response was looked for (warm_start.h) */
 
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */
@@ -50,6 +51,7 @@ struct as_cert {
     int stapled;                    /* a verified response was published */
     int issuer_missing_logged;
     int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
+    time_t lock_wait_since;         /* another process holds its fetch lock since (persist.h) */
     unsigned pool_seen;             /* as_pool_generation() when the chain lacked the issuer */
     unsigned long long last_error;  /* hash of the last failure logged, 0 if none */
 

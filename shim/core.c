@@ -18,6 +18,8 @@
 #include "ocsp_file.h"
 #include "refresher.h"
 #include "report.h"
+#include "succession.h"
+#include "warm_start.h"
 
 struct as_real as_real_fns;
 
@@ -46,7 +48,7 @@ void as_core_wait_for_first_fetches(const char *moment, int may_take_over)
         return;
     pthread_mutex_lock(&as_registry_lock);
     if (may_take_over)
-        as_refresher_adopt_locked();
+        as_succession_adopt_locked();
     if (as_unsettled > 0 && !atomic_load(&as_stopping)) {
         struct timespec t0, until, slice;
         clock_gettime(CLOCK_REALTIME, &t0);
@@ -68,7 +70,7 @@ void as_core_wait_for_first_fetches(const char *moment, int may_take_over)
                 slice = until;
             pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &slice);
             if (may_take_over)
-                as_refresher_adopt_locked();
+                as_succession_adopt_locked();
             as_cert_settle_held_locked();
             if (as_unsettled == 0 || atomic_load(&as_stopping))
                 break;
@@ -101,12 +103,17 @@ static void on_before_dropping_rights(void)
 
 static void on_listening(void)
 {
-    as_refresher_succeed();
+    as_succession_succeed();
 }
 
 static void on_session_started(void)
 {
-    as_refresher_succeed();
+    as_succession_succeed();
+}
+
+static void on_before_exec(void)
+{
+    as_succession_abdicate();
 }
 
 /* Lock order: fork guard, registry, pool, report. */
@@ -133,6 +140,7 @@ static void at_fork_child(void)
     as_pool_child();
     as_registry_child();
     as_refresher_child();
+    as_succession_child();
 }
 
 static void activate(void)
@@ -222,6 +230,15 @@ static void on_ctx_new(SSL_CTX *ctx)
     as_status_cb_install(ctx);
 }
 
+/* The certificate this thread loaded last, if its saved response waits for
+ * its issuer (warm_start.h): servers add the chain just after. */
+static __thread struct as_cert *warm_pending;
+
+static void warm(struct as_cert *c)
+{
+    warm_pending = as_warm_start(c) == AS_WARM_NO_ISSUER ? c : NULL;
+}
+
 static void on_ctx_loaded(SSL_CTX *ctx, const struct as_cert_source *src)
 {
     STACK_OF(X509) *chain = NULL, *extra = NULL;
@@ -230,24 +247,30 @@ static void on_ctx_loaded(SSL_CTX *ctx, const struct as_cert_source *src)
     struct as_cert *c = learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded");
     as_ocsp_file_note(c, src);
     attach(ctx, c);
+    warm(c);
 }
 
 static void on_ssl_loaded(SSL *ssl, const struct as_cert_source *src)
 {
     STACK_OF(X509) *chain = NULL;
     as_real_fns.SSL_ctrl(ssl, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
-    as_ocsp_file_note(learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection"),
-                      src);
+    struct as_cert *c = learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection");
+    as_ocsp_file_note(c, src);
+    warm(c);
 }
 
 static void on_chain_cert(X509 *x)
 {
     as_pool_add(x);
+    if (warm_pending != NULL)
+        warm(warm_pending);
 }
 
 static void on_chain_stack(STACK_OF(X509) *chain)
 {
     as_pool_add_chain(chain);
+    if (warm_pending != NULL)
+        warm(warm_pending);
 }
 
 static const struct as_core ops = {
@@ -263,6 +286,7 @@ static const struct as_core ops = {
     .before_dropping_rights = on_before_dropping_rights,
     .listening = on_listening,
     .session_started = on_session_started,
+    .before_exec = on_before_exec,
 };
 
 __attribute__((visibility("default")))

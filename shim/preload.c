@@ -399,7 +399,12 @@ SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int l
  *     rights or files it may need to fetch and to save what it fetched; the
  *     first fetches are given a moment first (core: before_dropping_rights),
  *     as a server that listens as root and then drops privileges serves
- *     next. */
+ *     next.
+ *   execve(2), execv(3), execvp(3), execvpe(3), fexecve(3): a process that
+ *     refreshes for others leaves that role before it becomes another
+ *     program (HAProxy's master execs itself again; core: before_exec).
+ *     The execl(3) family and posix_spawn(3) reach execve inside libc,
+ *     unseen. */
 static struct {
     int (*listen)(int, int);
     int (*accept)(int, struct sockaddr *, socklen_t *);
@@ -416,6 +421,11 @@ static struct {
     int (*setgroups)(size_t, const gid_t *);
     int (*initgroups)(const char *, gid_t);
     int (*chroot)(const char *);
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
 } real_libc;
 static atomic_int served; /* this process (or the one it was forked from) accepted */
 
@@ -438,6 +448,11 @@ static void bind_libc(void)
     BIND_LIBC(setgroups);
     BIND_LIBC(initgroups);
     BIND_LIBC(chroot);
+    BIND_LIBC(execve);
+    BIND_LIBC(execv);
+    BIND_LIBC(execvp);
+    BIND_LIBC(execvpe);
+    BIND_LIBC(fexecve);
 #undef BIND_LIBC
 }
 
@@ -491,6 +506,27 @@ DROP_HOOK(int, setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
 DROP_HOOK(int, setgroups, (size_t n, const gid_t *list), (n, list))
 DROP_HOOK(int, initgroups, (const char *user, gid_t g), (user, g))
 DROP_HOOK(int, chroot, (const char *dir), (dir))
+
+static void before_exec(void)
+{
+    const struct as_core *c = core_loaded();
+    if (c != NULL)
+        TELL(c, before_exec());
+}
+
+#define EXEC_HOOK(name, params, args) \
+    AS_EXPORT int name params \
+    { \
+        int (*real) params = REAL_LIBC(name); \
+        before_exec(); \
+        return real args; \
+    }
+
+EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
+EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
+EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
+EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
+EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
 
 AS_EXPORT int listen(int fd, int backlog)
 {

@@ -8,7 +8,6 @@
  * which one thread holds at a time. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -47,8 +46,6 @@ static int threads;
 static pthread_t tids[64];             /* AUTOSTAPLE_MAX_FETCHES at most */
 static int idle;                       /* threads waiting for work */
 static time_t watch_until;             /* the earliest time one of them waits for, 0 if none */
-static atomic_int watching;             /* some slots are refreshed elsewhere */
-static _Atomic time_t next_watch;
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
 static sem_t started;                  /* posted by a new thread once it runs */
 static int guard_taken_for_fork;
@@ -247,6 +244,28 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
     return 1;
 }
 
+/* The response another process saved in the cache directory since c's was
+ * taken, if it is fresher than the one held and not yet due for a refresh
+ * itself: stapled instead of a fetch.  Returns 1 and sets *at if so. */
+static int from_saved(struct as_cert *c, time_t now, time_t *at)
+{
+    unsigned char *der;
+    size_t len;
+    time_t held_this = 0;
+    if (as_slot_expires(c->slot, &held_this) <= now)
+        held_this = 0;
+    if (!as_persist_load(c->fp, &der, &len))
+        return 0;
+    struct as_verdict v;
+    int fresh = verify(c, der, len, now, &v) && v.this_update > held_this &&
+                now < v.this_update + (v.expires - v.this_update) * 2 / 5 &&
+                publish(c, der, len, &v, 0);
+    free(der);
+    if (fresh)
+        *at = published(c, now, &v, "the cache directory (saved by another process)");
+    return fresh;
+}
+
 /* A response file beside the certificate (ocsp_file.h) that changed and
  * holds a response fresher than the one held, verified like a fetched one.
  * Returns 1 and sets *at if it is stapled. */
@@ -273,7 +292,8 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
 }
 
 /* One attempt for c.  Returns when to try again; *attempted is 0 if it only
- * decided to wait for the server's chain. */
+ * decided to wait for the server's chain, or for the fetch another process
+ * makes (persist.h's lock). */
 static time_t refresh(struct as_cert *c, int *attempted)
 {
     time_t now = time(NULL);
@@ -318,7 +338,31 @@ static time_t refresh(struct as_cert *c, int *attempted)
     }
     if (from_files(c, now, &at) || taken)
         return at;
+    /* One process of all that share the cache directory fetches; the
+     * others take what it saves (every second while it holds the lock, for
+     * as long as its fetch may take). */
+    int lock = as_persist_lock(c->fp);
+    if (lock == AS_PERSIST_BUSY) {
+        if (c->lock_wait_since == 0)
+            c->lock_wait_since = now;
+        if (now - c->lock_wait_since <= as_cfg.timeout + 2) {
+            if (from_saved(c, now, &at)) {
+                c->lock_wait_since = 0;
+                return at;
+            }
+            *attempted = 0; /* its first attempt is the other process's */
+            return now + 1;
+        }
+        as_log(AS_DEBUG, "certificate %s: the process fetching it holds its lock for %lld s: "
+               "fetching too", c->name, (long long)(now - c->lock_wait_since));
+    }
+    c->lock_wait_since = 0;
+    if (lock >= 0 && from_saved(c, now, &at)) {
+        as_persist_unlock(lock);
+        return at;
+    }
     at = fetch_and_verify(c, now);
+    as_persist_unlock(lock);
     if (c->failures > 0)
         from_files(c, time(NULL), &at);
     return at;
@@ -431,10 +475,14 @@ static int start_locked(void)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
-        if (threads == 0)
-            as_log(AS_ERROR, "cannot start the refresher thread: %s; not stapling",
-                   strerror(err));
-        else
+        static int said;
+        if (threads == 0 && !said) {
+            said = 1;
+            as_log(AS_ERROR, "cannot start the refresher thread: %s%s; not stapling",
+                   strerror(err), err != EAGAIN ? ""
+                   : " (RLIMIT_NPROC: HAProxy sets it in its workers unless its global "
+                     "section says insecure-fork-wanted)");
+        } else if (threads > 0)
             as_log(AS_DEBUG, "cannot start one more fetch thread: %s; %d at work",
                    strerror(err), threads);
         return 0;
@@ -471,164 +519,10 @@ void as_refresher_chain_added(void)
     pthread_mutex_unlock(&as_registry_lock);
 }
 
-/* Is pid gone?  A zombie (exited, not yet reaped by a parent that may be a
- * shell or a supervisor taking its time) is gone too.  Our own parent is
- * there as long as it is our parent: one that exits hands us to another. */
-static int gone(pid_t pid)
+int as_refresher_running(void)
 {
-    if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
-        return 1;
-    if (pid == getppid())
-        return 0;
-    char path[64], stat[256];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0; /* no /proc (a chroot): there, as far as we can tell */
-    ssize_t n = read(fd, stat, sizeof(stat) - 1);
-    close(fd);
-    stat[n > 0 ? n : 0] = '\0';
-    const char *paren = strrchr(stat, ')'); /* the name may hold anything */
-    return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+    return threads > 0;
 }
-
-/* What adopt_locked found. */
-struct adoption {
-    int taken;          /* certificates this process now refreshes */
-    int waiting;        /* refreshed by a living process this one may succeed */
-    pid_t from;         /* the process last taken from */
-};
-
-/* Takes over the certificates whose refreshing process is gone, if this
- * process has the rights of the one that learned them (the same effective
- * uid: a master that stayed root, never a worker that dropped to www-data).
- * A certificate whose first fetch had not ended is waited for again
- * (as_core_wait_for_first_fetches).  as_registry_lock must be held. */
-static struct adoption adopt_locked(void)
-{
-    struct adoption a = { 0, 0, 0 };
-    pid_t me = getpid(), last = 0;
-    uid_t rights = geteuid();
-    int last_gone = 0;
-    time_t now = time(NULL);
-    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
-        pid_t f = as_slot_fetcher(c->slot);
-        int fetched = !c->forgotten && as_cert_responder(c)[0];
-        if (f == me) {
-            /* A private copy made ours at fork: fetch it here (again, if it
-             * was in flight in the parent's thread). */
-            if (threads == 0 && fetched)
-                as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
-            continue;
-        }
-        if (as_slot_owner(c->slot) != rights)
-            continue; /* not ours to take, ever */
-        if (f != last) {
-            last = f;
-            last_gone = gone(f);
-        }
-        if (!last_gone) {
-            a.waiting++;
-            continue;
-        }
-        if (!as_slot_take_over(c->slot, f, me))
-            continue; /* a sibling was quicker */
-        a.taken++;
-        a.from = f;
-        if (fetched) {
-            as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
-            as_cert_unsettle_locked(c);
-        }
-    }
-    if (a.taken > 0) {
-        as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
-               "which is gone", a.taken, a.taken > 1 ? "s" : "", (int)a.from);
-        as_refresher_wake_locked();
-    }
-    return a;
-}
-
-void as_refresher_watch(void)
-{
-    if (atomic_load_explicit(&watching, memory_order_relaxed) == 0)
-        return;
-    time_t now = time(NULL);
-    if (now < atomic_load_explicit(&next_watch, memory_order_relaxed))
-        return;
-    atomic_store_explicit(&next_watch, now + 1, memory_order_relaxed);
-
-    pthread_mutex_lock(&as_registry_lock);
-    /* Nothing left that this process could take over: stop looking. */
-    if (adopt_locked().waiting == 0)
-        atomic_store(&watching, 0);
-    pthread_mutex_unlock(&as_registry_lock);
-}
-
-/* The successor: a process that daemonized (setsid) or is about to serve
- * while the process that refreshes its certificates still lives, and has
- * its rights, is most likely the daemon that process started and is about
- * to leave (with exit or _exit: no handler of ours need run there).  It
- * watches for that, every HEIR_POLL_MS for HEIR_WATCH_SECONDS, and takes
- * over when it happens; if it does not, the other process was a master
- * that stays, and keeps the role. */
-#define HEIR_POLL_MS 20
-#define HEIR_WATCH_SECONDS 30
-static atomic_int heir_running;
-
-static void *heir(void *arg)
-{
-    (void)arg;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        struct timespec pause = { 0, HEIR_POLL_MS * 1000000L };
-        nanosleep(&pause, NULL);
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (atomic_load(&as_stopping))
-            break;
-        pthread_mutex_lock(&as_registry_lock);
-        struct adoption a = adopt_locked();
-        pthread_mutex_unlock(&as_registry_lock);
-        if (a.waiting == 0 || t.tv_sec - t0.tv_sec >= HEIR_WATCH_SECONDS)
-            break;
-    }
-    atomic_store(&heir_running, 0);
-    return NULL;
-}
-
-void as_refresher_succeed(void)
-{
-    if (atomic_load(&as_stopping))
-        return;
-    pthread_mutex_lock(&as_registry_lock);
-    struct adoption a = adopt_locked();
-    pthread_mutex_unlock(&as_registry_lock);
-    if (a.waiting == 0 || atomic_exchange(&heir_running, 1))
-        return;
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 128 * 1024);
-    int err = pthread_create(&tid, &attr, heir, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
-        atomic_store(&heir_running, 0);
-        as_log(AS_WARN, "cannot start a thread to take over the refresh: %s", strerror(err));
-    }
-}
-
-void as_refresher_adopt_locked(void)
-{
-    /* (watching: this process may have something to take over) */
-    if (atomic_load_explicit(&watching, memory_order_relaxed) != 0 && adopt_locked().waiting == 0)
-        atomic_store(&watching, 0);
-}
-
 
 void as_refresher_prepare(void)
 {
@@ -649,13 +543,10 @@ void as_refresher_child(void)
     if (guard_taken_for_fork)
         pthread_mutex_unlock(&fork_guard);
     /* The threads are gone.  The certificates stay refreshed by the process
-     * that forked this one; this one watches that it lives on. */
+     * that forked this one (succession.h). */
     threads = 0;
     idle = 0;
     watch_until = 0;
-    atomic_store(&heir_running, 0);
-    atomic_store(&watching, 1);
-    atomic_store(&next_watch, 0);
 }
 
 void as_refresher_stop(void)

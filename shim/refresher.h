@@ -26,23 +26,8 @@ void as_refresher_wake_locked(void);
  * chain are looked at again now.  Takes as_registry_lock. */
 void as_refresher_chain_added(void);
 
-/* Who refreshes.  A certificate's slot names the process that refreshes it
- * (cache.h): the one that learned it, until that process is gone.  Then a
- * process that shares the slot and has the rights of the one that learned
- * it (the same effective uid) takes the role over: the daemon's master, never
- * a worker that dropped its privileges.  It does so when one of these
- * notices:
- *   as_refresher_watch: on a handshake, at most once a second, until nothing
- *     is left that this process could take over (cheap when nothing is);
- *   as_refresher_adopt_locked: when the process waits for first fetches
- *     (as_registry_lock held);
- *   as_refresher_succeed: when the process daemonizes (setsid) or is about
- *     to serve (listen): if the refreshing process still lives, a thread
- *     watches for it to leave, for a while (refresher.c), since a daemon's
- *     first process leaves just after starting it. */
-void as_refresher_watch(void);
-void as_refresher_adopt_locked(void);
-void as_refresher_succeed(void);
+/* Whether this process runs fetch threads (it refreshes certificates). */
+int as_refresher_running(void);
 
 /* The fork guard.  A fetch thread holds it whenever it may be inside
  * OpenSSL, libcurl or the dynamic loader (whose locks a fork would copy held

@@ -29,6 +29,11 @@ stop_daemon() {
     eventually 10 nothing_runs "$2"
 }
 nothing_runs() { ! pgrep -f "$1" >/dev/null; }
+# daemon_pid PIDFILE: the pid a daemon writes once it has detached (10 s).
+daemon_pid() {
+    eventually 10 test -s "$1" || _as_infra_fail "a pid in $1"
+    cat "$1"
+}
 # taken_over LOG PROGRAM PID: LOG says that PROGRAM's process PID took the
 # refresh over.
 taken_over() { grep -qE "^autostaple\[$2 $3\]: info: taking over the refresh" "$1"; }
@@ -52,7 +57,7 @@ if [ -x /usr/sbin/nginx ]; then
         >"$T/nginx-start.log" 2>&1 || _as_infra_fail "nginx starts" "$T/nginx-start.log"
     at_exit stop_daemon "$T/nginx/nginx.pid" "$T/nginx/nginx.conf"
     wait_for_port "$PORT" 15 || _as_infra_fail "nginx listens" "$T/nginx/error.log"
-    master=$(cat "$T/nginx/nginx.pid")
+    master=$(daemon_pid "$T/nginx/nginx.pid")
     log=$T/nginx/error.log
     is "$(staples_of "$PORT" 8)" "$good8" "nginx daemon on, 4 workers: the first 8 handshakes are stapled"
     is "$(requests_for "$SIGN_LOG" leaf-rsa)" 1 "nginx daemon on: one request for the certificate"
@@ -145,7 +150,7 @@ apache_k() {
         _as_infra_fail "apache -k start ($mpm)" "$T/apache-$mpm-start.log"
     at_exit stop_daemon "$dir/httpd.pid" "$dir/httpd.conf"
     wait_for_port "$PORT" 15 || _as_infra_fail "apache ($mpm) listens" "$dir/error.log"
-    pid=$(cat "$dir/httpd.pid")
+    pid=$(daemon_pid "$dir/httpd.pid")
     log=$dir/error.log
     is "$(staples_of "$PORT" 8)" "$good8" "Apache -k start, $mpm: the first 8 handshakes are stapled"
     is "$(($(requests_for "$OCSP_LOG" leaf-rsa) - before))" 1 "Apache -k start, $mpm: one request"
@@ -182,7 +187,7 @@ start_bg d3 env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_C
     -daemonize "$T/d3.pid" -daemon3 -log "$T/d3.out" -prefork 2 -user www-data
 at_exit stop_daemon "$T/d3.pid" "$T/d3.pid"
 wait_for_log "$T/d3.out" '^ready' 10 || _as_infra_fail "daemon(3) fixture starts" "$T/d3.out"
-d3=$(cat "$T/d3.pid")
+d3=$(daemon_pid "$T/d3.pid")
 is "$(staples_of "$PORT" 4)" "good good good good" "daemon(3): the first handshakes are stapled"
 check "daemon(3): the daemon ($d3) took the refresh over" taken_over "$T/d3.out" fixture_server "$d3"
 first=$(requests_for "$FAKE_LOG" leaf-rsa)

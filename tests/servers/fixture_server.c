@@ -13,6 +13,7 @@
  *                  [-reload-on-hup] [-verify-client CAFILE]
  *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]
  *                  [-daemon3]] [-user NAME] [-chroot DIR] [-fork-probe]
+ *                  [-exec-per-conn]
  *
  * MODE (how the primary certificate is loaded; default "use"):
  *   use            PEM_read_X509 + SSL_CTX_use_certificate, chain with
@@ -93,6 +94,10 @@
  *   and DIR (-chroot) names are taken from the starting directory.
  *   -daemon3: daemonize with glibc's daemon(3) instead (one fork; the
  *   original process leaves at once with _exit, before PIDFILE is written).
+ * -exec-per-conn: as -fork-per-conn, but each child execs this program
+ *   again (same arguments, with -serve-fd N for the connection instead of
+ *   -exec-per-conn), which loads the certificates afresh and serves that
+ *   one connection.
  * -fork-probe: after each connection, the process that served it forks a
  *   child that exits at once (as a CGI or a piped logger would) and prints
  *   "fork probe: fork took N ms".
@@ -194,6 +199,9 @@ static struct config {
     int fork_per_conn;
     const char *pidfile;           /* -daemonize (absolute) */
     int daemon3;                   /* -daemon3: daemonize with daemon(3) */
+    int exec_per_conn;             /* -exec-per-conn */
+    int serve_fd;                  /* -serve-fd N (set by -exec-per-conn), -1 if none */
+    char **argv;                   /* as given, for -exec-per-conn */
     int fork_probe;                /* -fork-probe */
     const char *log_file;          /* -log (absolute) */
     const char *user;              /* -user */
@@ -269,7 +277,7 @@ static void usage(void)
             "         [-tls 1.2|1.3] [-threads N] [-max-seconds S] [-reload-on-hup]\n"
             "         [-verify-client CAFILE]\n"
             "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE] [-daemon3]]\n"
-            "         [-fork-probe]\n"
+            "         [-fork-probe] [-exec-per-conn]\n"
             "         [-user NAME] [-chroot DIR]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
@@ -1272,6 +1280,8 @@ static void parse_args(int argc, char **argv)
     size_t m;
 
     cfg.port = -1;
+    cfg.serve_fd = -1;
+    cfg.argv = argv;
     cfg.mode = LOAD_USE;
     cfg.max_seconds = 300;
     for (i = 1; i < argc; i++) {
@@ -1292,6 +1302,10 @@ static void parse_args(int argc, char **argv)
         }
         if (strcmp(o, "-daemon3") == 0) {
             cfg.daemon3 = 1;
+            continue;
+        }
+        if (strcmp(o, "-exec-per-conn") == 0) {
+            cfg.exec_per_conn = cfg.fork_per_conn = 1;
             continue;
         }
         if (strcmp(o, "-fork-probe") == 0) {
@@ -1359,6 +1373,8 @@ static void parse_args(int argc, char **argv)
             cfg.client_ca = v;
         } else if (strcmp(o, "-prefork") == 0) {
             cfg.prefork = parse_int(v, 1, MAX_WORKERS, "worker count");
+        } else if (strcmp(o, "-serve-fd") == 0) {
+            cfg.serve_fd = atoi(v);
         } else if (strcmp(o, "-daemonize") == 0) {
             cfg.pidfile = v;
         } else if (strcmp(o, "-log") == 0) {
@@ -1635,6 +1651,33 @@ static void serve(int handle_hup, const char *ready_msg)
 }
 
 /* -fork-per-conn: a child does the handshake and the reply, then _exit(0). */
+/* -exec-per-conn, in the child: this program again, with the same
+ * arguments less -exec-per-conn, serving fd (-serve-fd): it loads every
+ * certificate afresh, as a mail server's or a proxy's per-connection
+ * process does.  Never returns. */
+static void exec_for_conn(int fd)
+{
+    char fdarg[16], **args;
+    int n = 0, i;
+
+    for (i = 0; cfg.argv[i] != NULL; i++)
+        ;
+    args = calloc((size_t)i + 3, sizeof(*args));
+    if (args == NULL)
+        _exit(1);
+    for (i = 0; cfg.argv[i] != NULL; i++)
+        if (strcmp(cfg.argv[i], "-exec-per-conn") != 0)
+            args[n++] = cfg.argv[i];
+    snprintf(fdarg, sizeof(fdarg), "%d", fd);
+    if (fcntl(fd, F_SETFD, 0) < 0) /* accepted close-on-exec */
+        _exit(1);
+    args[n++] = "-serve-fd";
+    args[n++] = fdarg;
+    execv("/proc/self/exe", args);
+    logmsg("exec: %s", strerror(errno));
+    _exit(1);
+}
+
 static void fork_conn(int fd)
 {
     pid_t parent = getpid(), pid;
@@ -1657,6 +1700,8 @@ static void fork_conn(int fd)
         if (!drop_privileges())
             _exit(1);
         tie_to_parent(parent);
+        if (cfg.exec_per_conn)
+            exec_for_conn(fd);
         rearm_alarm();
         serve_conn(fd);
         _exit(0);
@@ -2003,6 +2048,11 @@ int main(int argc, char **argv)
     if (current_set == NULL) {
         logmsg("cannot set up the TLS contexts (-load %s)", mode_names[cfg.mode]);
         return 1;
+    }
+    if (cfg.serve_fd >= 0) {
+        serve_conn(cfg.serve_fd);
+        release_set(current_set);
+        return 0;
     }
     if (cfg.pidfile != NULL)
         daemonize();

@@ -1,0 +1,155 @@
+#!/bin/bash
+# Issue 10: servers whose processes share no memory with the one that
+# loaded the configuration, so that AUTOSTAPLE_CACHE_DIR is the store they
+# share: a saved response is stapled from the first handshake of every
+# process, and one process fetches per refresh (a lock per certificate in the
+# directory), the others take what it saved.
+#   - lighttpd (-D, as its unit runs it), 4 workers that learn their
+#     certificate per connection, all www-data: cold start, then a warm
+#     restart with the responder down;
+#   - a fixture that execs a fresh process per connection: the same;
+#   - HAProxy -W -D, whose master execs itself again once it has forked its
+#     worker: the worker refreshes (with insecure-fork-wanted; refused
+#     loudly without), then a USR2 reload.
+# Fetches are counted at the responder, by serial.
+. "$AS_SRC/tests/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "needs root: servers that drop to www-data or haproxy"
+chmod 755 "$T"   # their cache directories are below it
+fp() { openssl x509 -in "$AS_PKI/$1.pem" -outform DER | sha256sum | cut -c1-64; }
+nothing_runs() { ! pgrep -f "$1" >/dev/null; }
+good8='good good good good good good good good'
+
+# A responder that answers after 300 ms (a real round trip), every
+# certificate good for 60 s.
+start_signing_responder sign60 60 -delay 300
+SIGN_PORT=$FAKE_PORT SIGN_LOG=$FAKE_LOG SIGN_PID=$BG_PID
+DEAD="http://127.0.0.1:$(free_port)/"
+
+# ---------------------------------------------------------------- lighttpd
+if [ -x /usr/sbin/lighttpd ] && [ -f /usr/lib/lighttpd/mod_openssl.so ] && id www-data >/dev/null 2>&1; then
+    cache=$T/lighttpd-cache
+    mkdir -m 0755 "$cache"
+    chown www-data "$cache"   # its processes are all www-data
+    # lighty RESPONDER: lighttpd under the library, port in PORT
+    lighty() {
+        PORT=$(free_port)
+        start_bg "lighttpd-$1" env AUTOSTAPLE_CACHE_DIR="$cache" AUTOSTAPLE_RESPONDER="$2" \
+            LD_PRELOAD="$AS_SHIM" "$AS_SRC/tests/servers/lighttpd.sh" "$T/lighttpd" "$PORT" \
+            "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key" 4
+        wait_for_port "$PORT" 15 || _as_infra_fail "lighttpd starts" "$T/lighttpd-$1.log"
+    }
+    lighty cold "http://127.0.0.1:$SIGN_PORT/"
+    staples_of "$PORT" 12 >/dev/null   # every worker learns its certificate
+    check "lighttpd, cold start: stapled once the first fetch is in" wait_for_staple good "$PORT" 5
+    sleep 2
+    is "$(staples_of "$PORT" 8)" "$good8" "lighttpd, cold start: then by every worker"
+    is "$(requests_for "$SIGN_LOG" leaf-rsa)" 1 "lighttpd, cold start: one request for 4 workers"
+    check "lighttpd: the response is saved" test -s "$cache/$(fp leaf-rsa).ocsp"
+    stop_bg lighttpd-cold
+    check "lighttpd stops: no process left" eventually 5 nothing_runs "$T/lighttpd/lighttpd.conf"
+
+    lighty warm "$DEAD"
+    is "$(staples_of "$PORT" 8)" "$good8" \
+        "lighttpd, warm restart, responder down: every worker staples from its first handshake"
+    stop_bg lighttpd-warm
+else
+    skip "lighttpd, lighttpd-mod-openssl or www-data missing" 7
+fi
+
+# ---------------------------------------------------------------- exec per connection
+cache=$T/exec-cache
+mkdir -m 0755 "$cache"
+# execd NAME RESPONDER: the fixture, a process exec'd per connection; PORT
+execd() {
+    PORT=$(free_port)
+    start_bg "$1" env AUTOSTAPLE_CACHE_DIR="$cache" AUTOSTAPLE_RESPONDER="$2" LD_PRELOAD="$AS_SHIM" \
+        "$FIXTURE_SERVER" -port "$PORT" -max-seconds 60 -cert "$AS_PKI/leaf-sni.pem" \
+        -key "$AS_PKI/leaf-sni.key" -chain "$AS_PKI/chain.pem" -exec-per-conn
+    wait_for_log "$T/$1.log" '^ready' 10 || _as_infra_fail "exec-per-conn fixture" "$T/$1.log"
+}
+# parallel PORT N: N handshakes at once; their staples, sorted
+parallel() {
+    local i
+    for ((i = 0; i < $2; i++)); do staple_of "$1" >"$T/par.$i" & done
+    wait
+    for ((i = 0; i < $2; i++)); do cat "$T/par.$i"; done | sort | tr '\n' ' '
+}
+before=$(requests_for "$SIGN_LOG" leaf-sni)
+execd exec-cold "http://127.0.0.1:$SIGN_PORT/"
+is "$(parallel "$PORT" 6)" "good good good good good good " \
+    "exec per connection: 6 processes at once, each stapled from its first handshake"
+is "$(staples_of "$PORT" 4)" "good good good good" "exec per connection: and the next ones"
+is "$(($(requests_for "$SIGN_LOG" leaf-sni) - before))" 1 "exec per connection: one request in all"
+stop_bg exec-cold
+execd exec-warm "$DEAD"
+is "$(parallel "$PORT" 6)" "good good good good good good " \
+    "exec per connection, warm restart, responder down: every process staples"
+stop_bg exec-warm
+
+# ---------------------------------------------------------------- HAProxy
+if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
+    # hap NAME [GLOBAL LINE]: haproxy -W -D under the library; PORT, and
+    # the master's pid in MASTER.  Its log goes to a file both the master
+    # (root) and the worker (haproxy) can write: HAProxy -D closes stderr.
+    hap() {
+        local dir=$T/$1
+        PORT=$(free_port)
+        mkdir -m 0755 "$dir" "$dir/cache"
+        chown haproxy "$dir/cache"
+        install -m 0666 /dev/null "$dir/autostaple.log"
+        HAPROXY_GLOBAL=${2:-} AUTOSTAPLE_CACHE_DIR="$dir/cache" AUTOSTAPLE_LOG="$dir/autostaple.log" \
+            AUTOSTAPLE_LOG_LEVEL=debug \
+            AUTOSTAPLE_RESPONDER="http://127.0.0.1:$SIGN_PORT/" with_shim \
+            "$AS_SRC/tests/servers/haproxy.sh" "$dir" "$PORT" "$AS_PKI/leaf-ec-full.pem" \
+            "$AS_PKI/leaf-ec.key" >"$T/$1-start.log" 2>&1 || _as_infra_fail "haproxy starts" "$T/$1-start.log"
+        at_exit "[ -s '$dir/haproxy.pid' ] && kill -TERM \$(cat '$dir/haproxy.pid')"
+        wait_for_port "$PORT" 15 || _as_infra_fail "haproxy listens" "$T/$1-start.log"
+        eventually 10 test -s "$dir/haproxy.pid"
+        MASTER=$(cat "$dir/haproxy.pid")
+    }
+    # handshakes_for SECS PORT: one handshake a second; their staples, sorted, counted
+    handshakes_for() {
+        local i
+        for ((i = 0; i < $1; i++)); do staple_of "$2"; sleep 1; done | sort | uniq -c | tr -s ' \n' ' '
+    }
+    before=$(requests_for "$SIGN_LOG" leaf-ec)
+    hap haproxy "    insecure-fork-wanted"
+    log=$T/haproxy/autostaple.log
+    is "$(staples_of "$PORT" 4)" "good good good good" "HAProxy -W -D: the first handshakes are stapled"
+    is "$(($(requests_for "$SIGN_LOG" leaf-ec) - before))" 1 "HAProxy -W -D: one request"
+    # The master execs itself once it has forked its worker: the worker
+    # takes over (10 s after it finds no one with root's rights), says so,
+    # and refreshes before the first 60-s response lapses.
+    like "$(handshakes_for 15 "$PORT")" "^ *15 good *\$" "HAProxy: 15 s later, still stapled"
+    like "$(cat "$log")" "warning: this process \\(uid $(id -u haproxy)\\) refreshes 1 certificate learned by a process running as uid 0" \
+        "HAProxy: the worker says it refreshes without root's rights"
+    worker=$(pgrep -P "$MASTER" | head -n1)
+    check "HAProxy: the worker ($worker) writes the status file" eventually 3 \
+        test -s "$T/haproxy/cache/status-$worker.txt"
+    check "HAProxy: the response is saved" test -s "$T/haproxy/cache/$(fp leaf-ec).ocsp"
+    n=$(requests_for "$SIGN_LOG" leaf-ec)
+    kill -USR2 "$MASTER"
+    new_worker() { pgrep -P "$MASTER" | grep -vqx "$worker"; }
+    check "HAProxy USR2: a new worker" eventually 10 new_worker
+    is "$(staples_of "$PORT" 4)" "good good good good" "HAProxy USR2: stapled"
+    is "$(requests_for "$SIGN_LOG" leaf-ec)" "$n" "HAProxy USR2: the saved response is taken, no request"
+    kill -TERM "$MASTER"
+    check "HAProxy stops: no process left" eventually 10 nothing_runs "$T/haproxy/haproxy.cfg"
+
+    # Without insecure-fork-wanted HAProxy forbids its worker any thread
+    # (RLIMIT_NPROC): refused loudly, naming the fix.
+    hap haproxy-nofork
+    # (the worker looks for a successor's role on its handshakes)
+    refused() {
+        staple_of "$PORT" >/dev/null
+        grep -q 'cannot start the refresher thread: .*insecure-fork-wanted' "$T/haproxy-nofork/autostaple.log"
+    }
+    check "HAProxy without insecure-fork-wanted: the worker says it cannot refresh, and why" \
+        eventually 20 refused
+    kill -TERM "$MASTER"
+    check "HAProxy stops: no process left" eventually 10 nothing_runs "$T/haproxy-nofork/haproxy.cfg"
+else
+    skip "haproxy is not installed" 11
+fi
+done_testing
