@@ -111,9 +111,13 @@ static void on_session_started(void)
     as_succession_succeed();
 }
 
+/* The program is replaced: another process refreshes, and this one's
+ * status and metrics files would outlive what they describe under the same
+ * pid. */
 static void on_before_exec(void)
 {
     as_succession_abdicate();
+    as_report_leave();
 }
 
 /* Lock order: fork guard, registry, pool, report. */

@@ -397,9 +397,7 @@ static void *reporter(void *arg)
     return NULL;
 }
 
-/* At exit: stop the reporter (two seconds at most) and remove this
- * process's files. */
-static void stop_reporter(void)
+void as_report_leave(void)
 {
     pid_t me = getpid();
     pthread_mutex_lock(&rep.lock);
@@ -445,7 +443,7 @@ void as_report_fetch_thread_started(void)
         if (err == 0) {
             pthread_setname_np(rep.tid, "autostaple-rep");
             if (!rep.atexit_set) /* (inherited by forked processes) */
-                rep.atexit_set = atexit(stop_reporter) == 0;
+                rep.atexit_set = atexit(as_report_leave) == 0;
         } else {
             as_log(AS_WARN, "cannot start the thread that writes the status and metrics "
                    "files: %s; not writing them", strerror(err));

@@ -76,6 +76,10 @@ void as_report_rescheduled(void);
 
 /* pthread_atfork, called by core.c's handlers after the pool's (lock
  * order above). */
+/* At exit, and before an exec: stop the reporter (two seconds at most) and
+ * remove this process's files. */
+void as_report_leave(void);
+
 void as_report_prepare(void);
 void as_report_parent(void);
 void as_report_child(void);

@@ -85,7 +85,7 @@ struct adoption {
 static struct adoption adopt_locked(void)
 {
     struct adoption a = { 0, 0, 0, 0, 0 };
-    pid_t me = getpid(), last = 0;
+    pid_t me = getpid(), last = -1; /* (0 is a fetcher too: one that left before exec) */
     uid_t rights = geteuid();
     int last_gone = 0, orphans = 0;
     time_t now = time(NULL);
@@ -129,8 +129,12 @@ static struct adoption adopt_locked(void)
     }
     orphaned_since = orphans == 0 ? 0 : orphaned_since != 0 ? orphaned_since : now;
     if (a.taken > 0) {
-        as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
-               "which is gone", a.taken, a.taken > 1 ? "s" : "", (int)a.from);
+        if (a.from != 0)
+            as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
+                   "which is gone", a.taken, a.taken > 1 ? "s" : "", (int)a.from);
+        else
+            as_log(AS_INFO, "taking over the refresh of %d certificate%s, left by a process "
+                   "that executed a program anew", a.taken, a.taken > 1 ? "s" : "");
         as_refresher_wake_locked();
     }
     static int warned;

@@ -137,19 +137,30 @@ if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
     kill -TERM "$MASTER"
     check "HAProxy stops: no process left" eventually 10 nothing_runs "$T/haproxy/haproxy.cfg"
 
-    # Without insecure-fork-wanted HAProxy forbids its worker any thread
-    # (RLIMIT_NPROC): refused loudly, naming the fix.
-    hap haproxy-nofork
+    # As Debian's unit runs it (-Ws, in the foreground), without
+    # insecure-fork-wanted: HAProxy forbids its worker any thread
+    # (RLIMIT_NPROC), refused loudly, naming the fix.  Here the master
+    # itself learned the certificate and leaves it as it execs itself.
+    dir=$T/haproxy-ws
+    mkdir -m 0755 "$dir"
+    install -m 0666 /dev/null "$dir/autostaple.log"
+    PORT=$(free_port)
+    start_bg haproxy-ws env HAPROXY_SYSTEMD=1 AUTOSTAPLE_LOG="$dir/autostaple.log" \
+        AUTOSTAPLE_RESPONDER="http://127.0.0.1:$SIGN_PORT/" LD_PRELOAD="$AS_SHIM" \
+        "$AS_SRC/tests/servers/haproxy.sh" "$dir" "$PORT" "$AS_PKI/leaf-ec-full.pem" "$AS_PKI/leaf-ec.key"
+    wait_for_port "$PORT" 15 || _as_infra_fail "haproxy -Ws listens" "$T/haproxy-ws.log"
     # (the worker looks for a successor's role on its handshakes)
     refused() {
         staple_of "$PORT" >/dev/null
-        grep -q 'cannot start the refresher thread: .*insecure-fork-wanted' "$T/haproxy-nofork/autostaple.log"
+        grep -q 'cannot start the refresher thread: .*insecure-fork-wanted' "$dir/autostaple.log"
     }
-    check "HAProxy without insecure-fork-wanted: the worker says it cannot refresh, and why" \
+    check "HAProxy -Ws without insecure-fork-wanted: the worker says it cannot refresh, and why" \
         eventually 20 refused
-    kill -TERM "$MASTER"
-    check "HAProxy stops: no process left" eventually 10 nothing_runs "$T/haproxy-nofork/haproxy.cfg"
+    like "$(cat "$dir/autostaple.log")" "taking over the refresh of 1 certificate, left by a process that executed a program anew" \
+        "HAProxy -Ws: the master left the certificate to its worker as it executed itself"
+    stop_bg haproxy-ws
+    check "HAProxy stops: no process left" eventually 10 nothing_runs "$dir/haproxy.cfg"
 else
-    skip "haproxy is not installed" 11
+    skip "haproxy is not installed" 12
 fi
 done_testing

@@ -1,8 +1,8 @@
 #!/bin/sh
 # haproxy.sh DIR PORT CERT KEY
 #
-# Runs Debian's HAProxy (/usr/sbin/haproxy, package haproxy) as its unit
-# does, in master-worker mode, daemonized: "haproxy -W -D".  TLS on
+# Runs Debian's HAProxy (/usr/sbin/haproxy, package haproxy) in
+# master-worker mode, daemonized: "haproxy -W -D".  TLS on
 # 127.0.0.1:PORT with a self-contained configuration written to
 # DIR/haproxy.cfg; every request is answered 200 "hello".  Nothing under
 # /etc/haproxy is read.
@@ -15,6 +15,11 @@
 # script returns once HAProxy has daemonized; the master's pid is in
 # DIR/haproxy.pid.  SIGUSR2 to it reloads (the master execs itself again,
 # keeping its pid, and starts a new worker); SIGTERM stops everything.
+#
+# HAPROXY_SYSTEMD=1: "haproxy -Ws" instead, as Debian's haproxy.service runs
+# it: master-worker in the foreground (the pid of this script is the
+# master's), with systemd's readiness notification (a no-op without
+# systemd).  SIGUSR2 reloads, SIGTERM stops.
 #
 # The configuration is checked first with "haproxy -c" (LD_PRELOAD removed
 # from that one command).
@@ -66,5 +71,8 @@ if ! env -u LD_PRELOAD "$haproxy" -c -q -f "$dir/haproxy.cfg" >"$dir/haproxy-c.l
     echo "$0: haproxy -c failed:" >&2
     cat "$dir/haproxy-c.log" >&2
     exit 1
+fi
+if [ "${HAPROXY_SYSTEMD:-0}" = 1 ]; then
+    exec "$haproxy" -Ws -f "$dir/haproxy.cfg"
 fi
 exec "$haproxy" -W -D -f "$dir/haproxy.cfg"
