@@ -174,7 +174,7 @@ demo:
 # (and DOCDIR once it is empty).  The preload object loads the core from its
 # own directory (shim/preload.c): both go to LIBDIR.
 MAN_PAGES := docs/man/autostaple.1 docs/man/libautostaple.7
-DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md
+DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md docs/deploying.md
 INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
              $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
              $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \

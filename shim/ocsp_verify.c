@@ -1,4 +1,14 @@
-/* ocsp_verify.c: what must hold before a response is stapled (FIELD.md).
+/* ocsp_verify.c: what must hold before a response is stapled, and why:
+ *   - responseStatus successful, a BasicOCSPResponse: tryLater and the other
+ *     error statuses are unsigned (RFC 6960 2.3), never stapled;
+ *   - signed by the issuer, or by a certificate the issuer issued with
+ *     id-kp-OCSPSigning (RFC 6960 4.2.2.2): a store holding only the issuer,
+ *     partial chains allowed, no flag that loosens the checks;
+ *   - a SingleResponse for our SHA-1 CertID (curl and others look the staple
+ *     up by a SHA-1 CertID, RFC 5019 2.1.1);
+ *   - thisUpdate not in the future beyond the skew, nextUpdate not passed,
+ *     and no life beyond the caller's caps (a response without nextUpdate:
+ *     AUTOSTAPLE_MAX_AGE; any: Firefox's 10 days).
  * Order: DER -> responseStatus -> signature and signer -> CertID -> status
  * -> times.  The first failure names the reason. */
 #include <stdarg.h>

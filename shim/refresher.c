@@ -170,7 +170,8 @@ struct as_verify_params as_verify_params_configured(void)
     return (struct as_verify_params){ as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
 }
 
-/* FIELD.md's checks of der as a response for c, at now. */
+/* The checks of der as a response for c, at now (ocsp_verify.c), with the
+ * configured skew and ages. */
 static int verify(const struct as_cert *c, const unsigned char *der, size_t len, time_t now,
                   struct as_verdict *v)
 {

@@ -161,6 +161,16 @@ apache_k() {
     check "Apache -k start, $mpm: the response is saved" test -s "$cache/$(fp leaf-rsa).ocsp"
     check "Apache -k start, $mpm: the parent writes the status file" \
         eventually 3 test -s "$cache/status-$pid.txt"
+    # apache2ctl configtest (apache2 -t): no wait for a hanging responder.
+    if [ "$mpm" = prefork ]; then
+        start_fake hang-t 0 hang
+        start=$(date +%s%N)
+        AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_STARTUP_WAIT=5 \
+            with_shim /usr/sbin/apache2 -t -f "$dir/httpd.conf" >"$T/apache-t.log" 2>&1
+        ms=$((($(date +%s%N) - start) / 1000000))
+        check "apache2 -t, responder hanging: it does not wait ($ms ms)" test "$ms" -lt 1500
+        stop_bg hang-t
+    fi
     /usr/sbin/apache2 -f "$dir/httpd.conf" -k graceful
     check "Apache -k graceful, $mpm: restarted" eventually 10 graceful_done "$log"
     is "$(staples_of "$PORT" 8)" "$good8" "Apache -k graceful, $mpm: every handshake stapled"
@@ -171,7 +181,7 @@ if [ -x /usr/sbin/apache2 ]; then
     apache_k prefork
     apache_k event
 else
-    skip "apache2 is not installed" 22
+    skip "apache2 is not installed" 23
 fi
 
 # ---------------------------------------------------------------- daemon(3)

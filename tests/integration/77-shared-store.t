@@ -137,6 +137,17 @@ if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
     kill -TERM "$MASTER"
     check "HAProxy stops: no process left" eventually 10 nothing_runs "$T/haproxy/haproxy.cfg"
 
+    # haproxy -c (ExecStartPre, ExecReload) loads the certificates too: no
+    # wait for a hanging responder.
+    start_fake hang 0 hang
+    start=$(date +%s%N)
+    AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_STARTUP_WAIT=5 \
+        with_shim /usr/sbin/haproxy -c -q -f "$T/haproxy/haproxy.cfg" >"$T/haproxy-c.log" 2>&1
+    rc=$? ms=$((($(date +%s%N) - start) / 1000000))
+    is "$rc" 0 "haproxy -c under the library: succeeds"
+    check "haproxy -c, responder hanging: it does not wait ($ms ms)" test "$ms" -lt 1500
+    stop_bg hang
+
     # As Debian's unit runs it (-Ws, in the foreground), without
     # insecure-fork-wanted: HAProxy forbids its worker any thread
     # (RLIMIT_NPROC), refused loudly, naming the fix.  Here the master
@@ -161,6 +172,6 @@ if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
     stop_bg haproxy-ws
     check "HAProxy stops: no process left" eventually 10 nothing_runs "$dir/haproxy.cfg"
 else
-    skip "haproxy is not installed" 12
+    skip "haproxy is not installed" 14
 fi
 done_testing

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Response verification (shim/ocsp_verify.c) on responses built by mkresp:
-# every check of FIELD.md's "What must hold before a response is stapled".
+# every check of what must hold before a response is stapled (shim/ocsp_verify.c).
 . "$AS_SRC/tests/lib.sh"
 VERIFY=$AS_BUILD/tests/unit/verify_tool
 
