@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ocsp.h>
 
 #include "cache.h"
 
@@ -43,6 +44,8 @@ struct as_slot {
     uid_t owner;           /* effective uid of the process that made it */
     time_t this_update;
     time_t expires;
+    time_t newest;         /* the latest thisUpdate ever published */
+    time_t revoked_at;     /* thisUpdate of the first revoked response, 0 if none */
     size_t len;
     size_t room;           /* bytes at der */
     unsigned char *der;    /* NULL until the first response */
@@ -88,6 +91,7 @@ static void init_slot(struct as_slot *s, int shared)
     s->room = 0;
     s->der = NULL;
     s->staples = s->unstapled = 0;
+    s->newest = s->revoked_at = 0;
     atomic_store(&s->fetcher, getpid());
     s->owner = geteuid();
 }
@@ -184,16 +188,23 @@ static void grow_shared(struct as_slot *s, size_t len)
     s->room = arena.home_size;
 }
 
-int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int status,
-                    time_t this_update, time_t expires)
+enum as_publish as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len,
+                                int status, time_t this_update, time_t expires)
 {
     if (len > arena.capacity)
-        return 0;
+        return AS_PUBLISH_TOO_LARGE;
     unsigned char *fresh = NULL, *old = NULL;
     slot_lock(s);
-    if (len > s->room && !s->shared && (fresh = malloc(ROUND(len + SLACK))) == NULL) {
+    enum as_publish refused = this_update < s->newest ? AS_PUBLISH_OLDER
+                              : s->revoked_at != 0 && status != V_OCSP_CERTSTATUS_REVOKED
+                                  ? AS_PUBLISH_AFTER_REVOKED
+                              : len > s->room && !s->shared &&
+                                        (fresh = malloc(ROUND(len + SLACK))) == NULL
+                                  ? AS_PUBLISH_TOO_LARGE
+                                  : AS_PUBLISHED;
+    if (refused != AS_PUBLISHED) {
         pthread_mutex_unlock(&s->lock); /* the held response stays */
-        return 0;
+        return refused;
     }
     s->valid = 0;
     if (fresh != NULL) {
@@ -208,10 +219,21 @@ int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int
     s->status = status;
     s->this_update = this_update;
     s->expires = expires;
+    s->newest = this_update;
+    if (status == V_OCSP_CERTSTATUS_REVOKED && s->revoked_at == 0)
+        s->revoked_at = this_update;
     s->valid = 1;
     pthread_mutex_unlock(&s->lock);
     free(old);
-    return 1;
+    return AS_PUBLISHED;
+}
+
+time_t as_slot_revoked_at(struct as_slot *s)
+{
+    slot_lock(s);
+    time_t at = s->revoked_at;
+    pthread_mutex_unlock(&s->lock);
+    return at;
 }
 
 int as_slot_copy(struct as_slot *s, time_t now, unsigned char **out, size_t *len)

@@ -33,10 +33,26 @@ struct as_slot *as_slot_new(void);
  * stays refreshed by its fetcher.) */
 void as_slot_after_fork(struct as_slot *s);
 
-/* Copies der (which stays the caller's) into the slot.  Returns 0 if it does
- * not fit. */
-int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int status,
-                    time_t this_update, time_t expires);
+/* What as_slot_publish did.  A slot's truth only goes forward: a response
+ * older than the newest it ever held (by thisUpdate) is refused (a replay,
+ * a cache serving an old copy), and so is a good one once it has held a
+ * revoked one (a responder's error or a replay), for as long as the slot
+ * lives: the server's lifetime. */
+enum as_publish {
+    AS_PUBLISHED,
+    AS_PUBLISH_TOO_LARGE,   /* over the slot's capacity, or no memory */
+    AS_PUBLISH_OLDER,       /* thisUpdate before the newest held so far */
+    AS_PUBLISH_AFTER_REVOKED, /* good, after revoked */
+};
+
+/* Copies der (which stays the caller's), whose status is status
+ * (V_OCSP_CERTSTATUS_*), into the slot, unless refused as above; the held
+ * response then stays.  Checked and stored under the slot's lock. */
+enum as_publish as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len,
+                                int status, time_t this_update, time_t expires);
+
+/* The thisUpdate of the first revoked response the slot held, 0 if none. */
+time_t as_slot_revoked_at(struct as_slot *s);
 
 /* A fresh OPENSSL_malloc copy of the response if there is one that has not
  * expired at now, for SSL_set_tlsext_status_ocsp_resp (which takes it).

@@ -64,9 +64,12 @@ static int open_dir(void)
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || (st.st_mode & S_IWOTH)) {
+    /* Whoever may write here may plant an old response for the next start,
+     * before which nothing newer is known: only the owner may. */
+    if (fstat(fd, &st) != 0 || (st.st_mode & (S_IWOTH | S_IWGRP))) {
         warn_once("refusing the cache directory %s (AUTOSTAPLE_CACHE_DIR): it is "
-                  "writable by anyone; keeping responses in memory only", dir);
+                  "writable by %s; keeping responses in memory only", dir,
+                  st.st_mode & S_IWOTH ? "anyone" : "its group");
         close(fd);
         return -1;
     }
@@ -91,7 +94,7 @@ int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len
     struct stat st;
     int ok = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > MAX_FILE || (st.st_mode & S_IWOTH)) {
+        st.st_size > MAX_FILE || (st.st_mode & (S_IWOTH | S_IWGRP))) {
         warn_once("ignoring %s/%s: not a regular file of a sane size that only its "
                   "owner may write", as_cfg.cache_dir, name);
     } else if ((*der = malloc((size_t)st.st_size)) != NULL) {

@@ -2,8 +2,9 @@
  * certificate, named by the certificate's SHA-256 ("<hex>.ocsp").  Nothing
  * read from the directory is trusted: the caller verifies it like a fetched
  * response.  Hostile directories are refused: no symbolic link is followed,
- * a world-writable directory is not used, a file writable by others is not
- * read.  Files are written through a temporary file and a rename, mode 0644
+ * a directory writable by others than its owner (group or world) is not
+ * used, a file writable by others than its owner is not read: whoever could
+ * write there could plant an old response for the next start.  Files are written through a temporary file and a rename, mode 0644
  * (responses are public).  Nothing is kept open between calls (daemons close
  * descriptors), but a lock while it is held.  Any thread (warm_start.h reads
  * from the application's). */

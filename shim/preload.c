@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <grp.h>
 #include <unistd.h>
 
@@ -83,7 +84,13 @@ static void *find_next(const char *name, void *self)
 
 static void bind_real(void)
 {
-    const char *v = getenv("AUTOSTAPLE_DISABLE");
+    /* A set-user-ID, set-group-ID or capability-raising program (reached
+     * through /etc/ld.so.preload): its environment is its caller's, who
+     * must not steer it (AUTOSTAPLE_CORE names a library to load, the
+     * others files to write).  Stay inert: nothing is loaded, read or
+     * written; such a program is no server we staple for.  The real
+     * functions are bound all the same: the hooks still need them. */
+    const char *v = getauxval(AT_SECURE) != 0 ? "1" : getenv("AUTOSTAPLE_DISABLE");
     if (v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
                       strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0))
         disabled = 1;

@@ -110,7 +110,17 @@ static unsigned long long hash_of(const char *s)
 
 /* A failed attempt: log it unless it repeats the last one; keep any good
  * response; back off.  kind is its reason for the metrics (report.h). */
+static time_t failed_at(struct as_cert *c, time_t now, const char *why,
+                        enum as_fail_reason kind, int level);
+
 static time_t failed(struct as_cert *c, time_t now, const char *why, enum as_fail_reason kind)
+{
+    return failed_at(c, now, why, kind, AS_WARN);
+}
+
+/* failed, logged at level (repeats at debug). */
+static time_t failed_at(struct as_cert *c, time_t now, const char *why,
+                        enum as_fail_reason kind, int first_level)
 {
     if (atomic_load(&as_stopping))
         return 0; /* the process exits: an exchange cut short is no news */
@@ -120,7 +130,7 @@ static time_t failed(struct as_cert *c, time_t now, const char *why, enum as_fai
     time_t held = as_slot_expires(c->slot, NULL);
     time_t at = as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max,
                               held, uniform());
-    int level = c->last_error != h ? AS_WARN : AS_DEBUG;
+    int level = c->last_error != h ? first_level : AS_DEBUG;
     char until[32];
     fmt_time(held, until, sizeof(until));
     as_log(level, "certificate %s: OCSP from %s failed: %s; %s%s; retrying in %lld s",
@@ -155,14 +165,42 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
 
 /* Stores der, verified as v, as c's staple and tells the status and
  * metrics files (fetched: 1 if it came from the responder, 0 from the cache
- * directory or a response file).  Returns 0 if the slot cannot hold it. */
-static int publish(struct as_cert *c, const unsigned char *der, size_t len,
-                   const struct as_verdict *v, int fetched)
+ * directory or a response file).  Returns what the slot made of it
+ * (cache.h: it refuses to go back in time, or from revoked to good). */
+static enum as_publish publish(struct as_cert *c, const unsigned char *der, size_t len,
+                               const struct as_verdict *v, int fetched)
 {
-    if (!as_slot_publish(c->slot, der, len, v->status, v->this_update, v->expires))
-        return 0;
-    as_report_published(c, der, len, v, fetched);
-    return 1;
+    enum as_publish r = as_slot_publish(c->slot, der, len, v->status, v->this_update,
+                                        v->expires);
+    if (r == AS_PUBLISHED)
+        as_report_published(c, der, len, v, fetched);
+    return r;
+}
+
+/* A fetched response the slot refused (publish): why, and when to try
+ * again.  Going from revoked back to good is an error: the responder
+ * contradicts itself, or someone replays an old answer. */
+static time_t refused(struct as_cert *c, time_t now, enum as_publish r,
+                      const struct as_verdict *v)
+{
+    char this_s[32], held_s[32], why[300];
+    time_t held_this = 0;
+    as_slot_expires(c->slot, &held_this);
+    fmt_time(v->this_update, this_s, sizeof(this_s));
+    if (r == AS_PUBLISH_TOO_LARGE)
+        return failed(c, now, "response larger than the cache's slots", AS_FAIL_INTERNAL);
+    if (r == AS_PUBLISH_AFTER_REVOKED) {
+        fmt_time(as_slot_revoked_at(c->slot), held_s, sizeof(held_s));
+        snprintf(why, sizeof(why), "refusing a good response (thisUpdate %s): the certificate "
+                 "was answered REVOKED (thisUpdate %s), and a revocation is not undone: a "
+                 "responder error or a replay; restart the server to accept good again",
+                 this_s, held_s);
+        return failed_at(c, now, why, AS_FAIL_VERIFY, AS_ERROR);
+    }
+    fmt_time(held_this, held_s, sizeof(held_s));
+    snprintf(why, sizeof(why), "refusing a response older than the one held (thisUpdate %s, "
+             "held %s): a replay, or a cache or responder serving an old copy", this_s, held_s);
+    return failed(c, now, why, AS_FAIL_VERIFY);
 }
 
 struct as_verify_params as_verify_params_configured(void)
@@ -213,11 +251,12 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         snprintf(why, sizeof(why), "response refused: %s", v.reason);
         return failed(c, now, why, as_fail_reason_of_verdict(&v));
     }
-    as_persist_save(c->fp, res.body, res.len);
-    int stored = publish(c, res.body, res.len, &v, 1);
+    enum as_publish r = publish(c, res.body, res.len, &v, 1);
+    if (r == AS_PUBLISHED)
+        as_persist_save(c->fp, res.body, res.len);
     free(res.body);
-    if (!stored)
-        return failed(c, now, "response larger than the cache's slots", AS_FAIL_INTERNAL);
+    if (r != AS_PUBLISHED)
+        return refused(c, now, r, &v);
     return published(c, now, &v, as_cert_responder(c));
 }
 
@@ -237,7 +276,7 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
         as_persist_drop(c->fp);
         return 0;
     }
-    int stored = publish(c, der, len, &v, 0);
+    int stored = publish(c, der, len, &v, 0) == AS_PUBLISHED;
     free(der);
     if (!stored)
         return 0;
@@ -260,7 +299,7 @@ static int from_saved(struct as_cert *c, time_t now, time_t *at)
     struct as_verdict v;
     int fresh = verify(c, der, len, now, &v) && v.this_update > held_this &&
                 now < v.this_update + (v.expires - v.this_update) * 2 / 5 &&
-                publish(c, der, len, &v, 0);
+                publish(c, der, len, &v, 0) == AS_PUBLISHED;
     free(der);
     if (fresh)
         *at = published(c, now, &v, "the cache directory (saved by another process)");
@@ -284,7 +323,7 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
     const char *path;
     if (!as_ocsp_file_fresher(c, now, &p, held_this, &der, &len, &v, &path))
         return 0;
-    int stored = publish(c, der, len, &v, 0);
+    int stored = publish(c, der, len, &v, 0) == AS_PUBLISHED;
     free(der);
     if (!stored)
         return 0;

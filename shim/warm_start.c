@@ -37,7 +37,8 @@ enum as_warm as_warm_start(struct as_cert *c)
         struct as_verify_params p = as_verify_params_configured();
         struct as_verdict v;
         if (as_ocsp_verify(der, len, c->leaf, issuer, now, &p, &v) &&
-            as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires))
+            as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires) ==
+                AS_PUBLISHED)
             as_log(AS_DEBUG, "certificate %s: stapling the response saved in %s from the start",
                    c->name, as_cfg.cache_dir);
         free(der);
