@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -102,6 +103,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
+/* Every socket libcurl opens for us is close-on-exec from its creation: a
+ * program the server executes meanwhile (a CGI, a piped logger) must not
+ * inherit the connection to the responder. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)arg;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
     (void)a; (void)b; (void)c; (void)d;
@@ -180,6 +191,7 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
     curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl.easy_setopt(h, CURLOPT_ERRORBUFFER, res->detail); /* CURL_ERROR_SIZE bytes */
+    curl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     if (post != NULL) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
         headers = curl.slist_append(NULL, ctype);

@@ -13,7 +13,7 @@
  *                  [-reload-on-hup] [-verify-client CAFILE]
  *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]
  *                  [-daemon3]] [-user NAME] [-chroot DIR] [-fork-probe]
- *                  [-exec-per-conn]
+ *                  [-exec-per-conn] [-exec-probe]
  *
  * MODE (how the primary certificate is loaded; default "use"):
  *   use            PEM_read_X509 + SSL_CTX_use_certificate, chain with
@@ -101,6 +101,9 @@
  * -fork-probe: after each connection, the process that served it forks a
  *   child that exits at once (as a CGI or a piped logger would) and prints
  *   "fork probe: fork took N ms".
+ * -exec-probe: after each connection, the process that served it runs a
+ *   shell (as a CGI would) that lists the descriptors it inherited on stderr:
+ *   "exec probe: fd N -> TARGET" for each, then "exec probe: done".
  * -user NAME (root only): setgroups(0), setgid and setuid to NAME's ids,
  *   printing "dropped to uid N".  -chroot DIR (root only): chroot(DIR) and
  *   chdir("/") just before, printing "chrooted to DIR".  Both happen after
@@ -203,6 +206,7 @@ static struct config {
     int serve_fd;                  /* -serve-fd N (set by -exec-per-conn), -1 if none */
     char **argv;                   /* as given, for -exec-per-conn */
     int fork_probe;                /* -fork-probe */
+    int exec_probe;                /* -exec-probe */
     const char *log_file;          /* -log (absolute) */
     const char *user;              /* -user */
     uid_t uid;
@@ -277,7 +281,7 @@ static void usage(void)
             "         [-tls 1.2|1.3] [-threads N] [-max-seconds S] [-reload-on-hup]\n"
             "         [-verify-client CAFILE]\n"
             "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE] [-daemon3]]\n"
-            "         [-fork-probe] [-exec-per-conn]\n"
+            "         [-fork-probe] [-exec-probe] [-exec-per-conn]\n"
             "         [-user NAME] [-chroot DIR]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
@@ -1031,6 +1035,27 @@ static void probe_fork(void)
         ;
 }
 
+/* -exec-probe: what a program this process executes inherits (a CGI): a
+ * shell that prints "exec probe: fd N -> TARGET" on stderr for each of its
+ * descriptors, then "exec probe: done". */
+static void probe_exec(void)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c",
+              "for f in /proc/$$/fd/*; do echo \"exec probe: fd ${f##*/} -> $(readlink $f)\" >&2; "
+              "done; echo 'exec probe: done' >&2", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) {
+        logmsg("exec probe: fork: %s", strerror(errno));
+        return;
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
 static void serve_conn(int fd)
 {
     struct ctxset *set = acquire_set();
@@ -1116,6 +1141,8 @@ out:
     release_set(set);
     if (cfg.fork_probe)
         probe_fork();
+    if (cfg.exec_probe)
+        probe_exec();
 }
 
 static void fork_conn(int fd);
@@ -1310,6 +1337,10 @@ static void parse_args(int argc, char **argv)
         }
         if (strcmp(o, "-fork-probe") == 0) {
             cfg.fork_probe = 1;
+            continue;
+        }
+        if (strcmp(o, "-exec-probe") == 0) {
+            cfg.exec_probe = 1;
             continue;
         }
         if (v == NULL) {
