@@ -48,6 +48,7 @@ struct as_cert {
     /* Refresher thread only. */
     X509 *issuer;
     int failures;
+    int stale;                      /* responses in a row already due for a refresh when taken */
     int stapled;                    /* a verified response was published */
     int issuer_missing_logged;
     int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
