@@ -2,7 +2,7 @@
  * fakeresponder: a (mis)behaving HTTP server for OCSP / caIssuers tests.
  *
  * fakeresponder -port P -mode MODE [-file F] [-size N] [-log F]
- *               [-max-seconds S] [-bind ADDR] [-delay MS] [-peak F]
+ *               [-max-seconds S] [-bind ADDR] [-delay MS] [-peak F] [-ctype TYPE]
  *               [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]
  *               [-rsigner F -rkey F [-valid S] [-flaky]]
  *
@@ -19,7 +19,8 @@
  * grows): never more than the client had open at that moment.  Exits 0 on SIGTERM/SIGINT or after -max-seconds (default 300).
  *
  * Modes:
- *   file       200 application/ocsp-response, body = -file (re-read per request)
+ *   file       200 application/ocsp-response (or -ctype's), body = -file (re-read
+ *              per request)
  *   dir        serve files by path below directory -file, 404 otherwise
  *   ocsp       a real OCSP responder: runs `openssl ocsp -index ... -reqin`
  *              per request (GET or POST), so -index is re-read every time
@@ -86,6 +87,7 @@ static struct {
     int flaky;
     long delay_ms;
     const char *peak;
+    const char *ctype;  /* mode file: the Content-Type sent */
     X509 *signer;       /* mode sign */
     EVP_PKEY *signkey;
 } opt = { .valid = 3600, .openssl = "openssl", .nmin = 60, .size = 100LL * 1024 * 1024 };
@@ -639,7 +641,8 @@ static void *conn_thread(void *arg)
             static const char msg[] = "fakeresponder: cannot read -file\n";
             send_resp(fd, 500, "text/plain", msg, sizeof(msg) - 1);
         } else {
-            send_resp(fd, 200, "application/ocsp-response", body, len);
+            send_resp(fd, 200, opt.ctype != NULL ? opt.ctype : "application/ocsp-response",
+                      body, len);
             free(body);
         }
         break;
@@ -743,7 +746,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fakeresponder -port P -mode MODE [-file F] [-size N] [-log F] "
-            "[-max-seconds S] [-bind ADDR] [-delay MS] [-peak F]\n"
+            "[-max-seconds S] [-bind ADDR] [-delay MS] [-peak F] [-ctype TYPE]\n"
             "       [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]\n"
             "MODE: file dir ocsp status:N html garbage big hang slow reset redirect "
             "truncated trylater sign\n");
@@ -810,6 +813,7 @@ int main(int argc, char **argv)
         { "-bind", option_string, &bind_addr },
         { "-delay", option_long, &opt.delay_ms },
         { "-peak", option_string, &opt.peak },
+        { "-ctype", option_string, &opt.ctype },
         { NULL, NULL, NULL },
     };
 
