@@ -87,7 +87,7 @@ static struct adoption adopt_locked(void)
     struct adoption a = { 0, 0, 0, 0, 0 };
     pid_t me = getpid(), last = -1; /* (0 is a fetcher too: one that left before exec) */
     uid_t rights = geteuid();
-    int last_gone = 0, orphans = 0;
+    int last_gone = 0, orphans = 0, own = 0;
     time_t now = time(NULL);
     int unfit_may = orphaned_since != 0 && now - orphaned_since >= SUCCESSION_GRACE;
     nwatched = 0;
@@ -97,8 +97,10 @@ static struct adoption adopt_locked(void)
         if (f == me) {
             /* A private copy made ours at fork: fetch it here (again, if it
              * was in flight in the parent's thread). */
-            if (!as_refresher_running() && fetched)
+            if (!as_refresher_running() && fetched) {
                 as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
+                own++;
+            }
             continue;
         }
         if (f != last) {
@@ -128,6 +130,8 @@ static struct adoption adopt_locked(void)
         }
     }
     orphaned_since = orphans == 0 ? 0 : orphaned_since != 0 ? orphaned_since : now;
+    if (a.taken > 0 || own > 0)
+        as_refresher_wake_locked();
     if (a.taken > 0) {
         if (a.from != 0)
             as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
@@ -135,7 +139,6 @@ static struct adoption adopt_locked(void)
         else
             as_log(AS_INFO, "taking over the refresh of %d certificate%s, left by a process "
                    "that executed a program anew", a.taken, a.taken > 1 ? "s" : "");
-        as_refresher_wake_locked();
     }
     static int warned;
     if (a.unfit > 0 && !warned) {
