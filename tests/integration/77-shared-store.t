@@ -46,6 +46,8 @@ if [ -x /usr/sbin/lighttpd ] && [ -f /usr/lib/lighttpd/mod_openssl.so ] && id ww
     is "$(staples_of "$PORT" 8)" "$good8" "lighttpd, cold start: then by every worker"
     is "$(requests_for "$SIGN_LOG" leaf-rsa)" 1 "lighttpd, cold start: one request for 4 workers"
     check "lighttpd: the response is saved" test -s "$cache/$(fp leaf-rsa).ocsp"
+    check "lighttpd: the workers that refresh write their status files" \
+        eventually 3 bash -c "ls '$cache'/status-*.txt >/dev/null 2>&1"
     stop_bg lighttpd-cold
     check "lighttpd stops: no process left" eventually 5 nothing_runs "$T/lighttpd/lighttpd.conf"
 
@@ -53,8 +55,9 @@ if [ -x /usr/sbin/lighttpd ] && [ -f /usr/lib/lighttpd/mod_openssl.so ] && id ww
     is "$(staples_of "$PORT" 8)" "$good8" \
         "lighttpd, warm restart, responder down: every worker staples from its first handshake"
     stop_bg lighttpd-warm
+    check "lighttpd stops again: no process left" eventually 5 nothing_runs "$T/lighttpd/lighttpd.conf"
 else
-    skip "lighttpd, lighttpd-mod-openssl or www-data missing" 7
+    skip "lighttpd, lighttpd-mod-openssl or www-data missing" 9
 fi
 
 # ---------------------------------------------------------------- exec per connection
@@ -81,11 +84,15 @@ is "$(parallel "$PORT" 6)" "good good good good good good " \
     "exec per connection: 6 processes at once, each stapled from its first handshake"
 is "$(staples_of "$PORT" 4)" "good good good good" "exec per connection: and the next ones"
 is "$(($(requests_for "$SIGN_LOG" leaf-sni) - before))" 1 "exec per connection: one request in all"
+check "exec per connection: the response is saved" test -s "$cache/$(fp leaf-sni).ocsp"
+check "exec per connection: the parent writes its status file" \
+    eventually 3 test -s "$cache/status-$exec_cold_PID.txt"
 stop_bg exec-cold
 execd exec-warm "$DEAD"
 is "$(parallel "$PORT" 6)" "good good good good good good " \
     "exec per connection, warm restart, responder down: every process staples"
 stop_bg exec-warm
+check "exec per connection stops: no process left" eventually 5 nothing_runs "$AS_PKI/leaf-sni.pem .*-exec-per-conn"
 
 # ---------------------------------------------------------------- HAProxy
 if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
