@@ -287,6 +287,11 @@ static void render(int want_status, int want_metrics, char **status, size_t *sle
     struct as_process_view p = { 0 };
     p.pid = getpid();
     p.program = as_log_program();
+    p.uid = (long)geteuid();
+    p.learned_uid = -1;
+    for (size_t i = 0; i < n; i++)
+        if ((long)as_slot_owner(e[i].c->slot) != p.uid)
+            p.learned_uid = (long)as_slot_owner(e[i].c->slot);
     p.start_ticks = as_process_start_ticks(p.pid);
     p.now = time(NULL);
     p.unstapled = atomic_load_explicit(&as_unstapled_unlearned, memory_order_relaxed);

@@ -107,6 +107,8 @@ struct as_cert_view {
 struct as_process_view {
     pid_t pid;
     const char *program;
+    long uid;                /* the effective uid it refreshes with */
+    long learned_uid;        /* another uid its certificates were learned with, -1 if none */
     unsigned long long start_ticks; /* /proc/PID/stat field 22 */
     time_t now;
     unsigned long long fetches, failures[AS_FAIL_COUNT];
@@ -137,6 +139,7 @@ struct as_status_file {
     long pid;
     unsigned long long start_ticks;
     char program[AS_STATUS_FIELD], written[AS_STATUS_FIELD];
+    long uid, learned_uid;   /* -1 when absent (learned_uid: none other) */
     size_t n;
     struct as_status_cert *certs; /* malloc'd; as_status_free */
 };

@@ -135,6 +135,9 @@ if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
     check "HAProxy: the worker ($worker) writes the status file" eventually 3 \
         test -s "$T/haproxy/cache/status-$worker.txt"
     check "HAProxy: the response is saved" test -s "$T/haproxy/cache/$(fp leaf-ec).ocsp"
+    like "$("$AS_BUILD/autostaple" status --cache-dir "$T/haproxy/cache")" \
+        "refreshes as uid $(id -u haproxy) certificates learned as uid 0 .*must be writable by uid $(id -u haproxy)" \
+        "HAProxy: autostaple status says so too"
     n=$(requests_for "$SIGN_LOG" leaf-ec)
     kill -USR2 "$MASTER"
     new_worker() { pgrep -P "$MASTER" | grep -vqx "$worker"; }
@@ -179,6 +182,6 @@ if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
     stop_bg haproxy-ws
     check "HAProxy stops: no process left" eventually 10 nothing_runs "$dir/haproxy.cfg"
 else
-    skip "haproxy is not installed" 14
+    skip "haproxy is not installed" 15
 fi
 done_testing
