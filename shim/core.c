@@ -120,9 +120,11 @@ static void on_before_exec(void)
     as_report_leave();
 }
 
-/* Lock order: fork guard, registry, pool, report. */
+/* Lock order: (sanitized builds: the reporter's rendering), fork guard,
+ * registry, pool, report. */
 static void at_fork_prepare(void)
 {
+    as_report_prepare_rendering();
     as_core_wait_for_first_fetches("before forking", 1);
     as_refresher_prepare();
     as_registry_prepare();
@@ -136,6 +138,7 @@ static void at_fork_parent(void)
     as_pool_parent();
     as_registry_parent();
     as_refresher_parent();
+    as_report_release_rendering();
 }
 
 static void at_fork_child(void)
@@ -145,6 +148,7 @@ static void at_fork_child(void)
     as_registry_child();
     as_refresher_child();
     as_succession_child();
+    as_report_release_rendering();
 }
 
 static void activate(void)

@@ -31,6 +31,7 @@
 #include "persist.h"
 #include "refresher.h"
 #include "report.h"
+#include "sanitized.h"
 #include "schedule.h"
 
 #define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
@@ -60,20 +61,8 @@ static void guard_leave(void)
     pthread_mutex_unlock(&fork_guard);
 }
 
-/* Under a sanitizer the guard is kept while waiting too: its runtime (GCC
- * 12's allocator, for one) is not fork-safe the way glibc's malloc is, and
- * libcurl's resolver thread may be inside it. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define AS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define AS_SANITIZED 1
-#endif
-#endif
-#ifndef AS_SANITIZED
-#define AS_SANITIZED 0
-#endif
-
+/* Under a sanitizer the guard is kept while waiting too (sanitized.h):
+ * libcurl's resolver thread may be inside the runtime's allocator. */
 static void let_forks_wait_only_for_steps(void)
 {
     if (!AS_SANITIZED)

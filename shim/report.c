@@ -24,6 +24,7 @@
 #include "refresher.h"
 #include "replace_file.h"
 #include "report.h"
+#include "sanitized.h"
 
 #define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
 #define STATUS_MAX_AGE 60     /* rewritten at least this often (staple counts) */
@@ -58,6 +59,10 @@ static struct {
     pthread_t tid;
     int atexit_set;
 } rep = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+/* Held by the reporter while it renders and writes, in sanitized builds
+ * only, and by a fork's prepare handler first of all its locks (the
+ * reporter takes the registry lock while it holds it). */
+static pthread_mutex_t rendering = PTHREAD_MUTEX_INITIALIZER;
 
 /* The files this process wrote, to remove at exit (the reporter's own). */
 static pid_t status_written, metrics_written;
@@ -371,6 +376,8 @@ static void *reporter(void *arg)
             if (do_status)
                 rep.dirty = 0;
             pthread_mutex_unlock(&rep.lock);
+            if (AS_SANITIZED) /* no fork while this thread allocates (sanitized.h) */
+                pthread_mutex_lock(&rendering);
             char *sbuf = NULL, *mbuf = NULL;
             size_t slen = 0, mlen = 0;
             render(do_status, do_metrics, &sbuf, &slen, &mbuf, &mlen);
@@ -383,6 +390,8 @@ static void *reporter(void *arg)
                 metrics_written = me;
             free(sbuf);
             free(mbuf);
+            if (AS_SANITIZED)
+                pthread_mutex_unlock(&rendering);
             if (do_status)
                 status_at = now;
             if (do_metrics)
@@ -455,6 +464,18 @@ void as_report_fetch_thread_started(void)
         }
     }
     pthread_mutex_unlock(&rep.lock);
+}
+
+void as_report_prepare_rendering(void)
+{
+    if (AS_SANITIZED)
+        pthread_mutex_lock(&rendering);
+}
+
+void as_report_release_rendering(void)
+{
+    if (AS_SANITIZED)
+        pthread_mutex_unlock(&rendering);
 }
 
 void as_report_prepare(void)

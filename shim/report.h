@@ -80,6 +80,12 @@ void as_report_rescheduled(void);
  * remove this process's files. */
 void as_report_leave(void);
 
+/* pthread_atfork: in sanitized builds (sanitized.h), keep the reporter out
+ * of the allocator while a fork happens; taken before every other lock of
+ * the prepare handler, released after the fork.  No-ops otherwise. */
+void as_report_prepare_rendering(void);
+void as_report_release_rendering(void);
+
 void as_report_prepare(void);
 void as_report_parent(void);
 void as_report_child(void);

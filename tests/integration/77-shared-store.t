@@ -14,6 +14,7 @@
 # Fetches are counted at the responder, by serial.
 . "$AS_SRC/tests/lib.sh"
 
+tsan && skip_all "ThreadSanitizer's runtime, preloaded into the servers, defers the signals that drive them and slows their workers past the handshakes' bounds: the plain and ASan runs cover these servers"
 [ "$(id -u)" = 0 ] || skip_all "needs root: servers that drop to www-data or haproxy"
 chmod 755 "$T"   # their cache directories are below it
 fp() { openssl x509 -in "$AS_PKI/$1.pem" -outform DER | sha256sum | cut -c1-64; }
