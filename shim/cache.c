@@ -57,7 +57,13 @@ struct as_slot {
 
 struct meta {
     _Atomic size_t packed_used;
-    _Atomic size_t slots_used; /* headers handed out, by any process sharing it */
+    _Atomic size_t slots_used; /* headers handed out */
+    /* The one process that hands out headers: the one that made the mapping,
+     * then whoever took the refresh of a shared slot over (a daemon's
+     * master).  Workers that learn certificates of their own (per
+     * connection, in every worker, or in a child per connection) get private
+     * slots and leave the mapping to the certificates the master serves. */
+    _Atomic pid_t allocator;
 };
 
 static struct {
@@ -110,22 +116,24 @@ static void make_mapping(void)
     }
     arena.base = p;
     arena.meta = p;
+    atomic_store(&arena.meta->allocator, getpid());
     arena.headers = arena.base + LINE;
     arena.packed = arena.headers + n * arena.header_size;
     arena.homes = arena.packed + n * PACKED_MAX;
 }
 
-/* A slot from the mapping, made on first use.  The count of slots handed
- * out lives in the mapping, so that any process sharing it (a master that
- * learns a certificate on a reload, after it forked its workers; a process
- * forked from the one that made it) takes a slot no other process has. */
+/* A slot from the mapping, made on first use, if this process hands them
+ * out (struct meta).  The count lives in the mapping: a master that took the
+ * role over from the process that made it (a daemon's first process), and
+ * learns a certificate on a reload, takes a slot no other process has, and
+ * the workers it forks next share it. */
 static struct as_slot *shared_slot(void)
 {
     pthread_mutex_lock(&arena.lock);
     if (arena.base == NULL && !arena.failed)
         make_mapping();
     struct as_slot *s = NULL;
-    if (arena.base != NULL) {
+    if (arena.base != NULL && atomic_load(&arena.meta->allocator) == getpid()) {
         size_t i = atomic_fetch_add(&arena.meta->slots_used, 1);
         if (i < arena.count) {
             s = (struct as_slot *)(arena.headers + arena.header_size * i);
@@ -294,5 +302,9 @@ uid_t as_slot_owner(const struct as_slot *s)
 
 int as_slot_take_over(struct as_slot *s, pid_t from, pid_t to)
 {
-    return atomic_compare_exchange_strong(&s->fetcher, &from, to);
+    if (!atomic_compare_exchange_strong(&s->fetcher, &from, to))
+        return 0;
+    if (s->shared)
+        atomic_store(&arena.meta->allocator, to);
+    return 1;
 }

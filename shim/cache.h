@@ -6,10 +6,11 @@
  * A slot's lock is a process-shared robust mutex, held only to copy a
  * response in or out; a slot is marked invalid while it is written, so a
  * process killed in the middle of a write leaves an empty slot, never a torn
- * response.  Slots come from one mapping made at the first certificate, and
- * any process sharing it may take one; when it is full
- * (AUTOSTAPLE_MAX_CERTS), or cannot be made, slots are private to the
- * process.  A slot's response takes about its own size in memory: the
+ * response.  Slots come from one mapping made at the first certificate, by
+ * the process that made it, or the one that took its role over (as_slot_
+ * take_over: a daemon's master, which forks its workers after a reload too);
+ * in other processes, and when the mapping is full (AUTOSTAPLE_MAX_CERTS) or
+ * cannot be made, slots are private to the process.  A slot's response takes about its own size in memory: the
  * mapping packs them (cache.c), and a private slot allocates what it holds. */
 #ifndef AS_CACHE_H
 #define AS_CACHE_H
@@ -71,7 +72,8 @@ int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *ex
 time_t as_slot_expires(struct as_slot *s, time_t *this_update);
 
 /* The process that refreshes this slot, and taking that role over from a
- * process that is gone (compare-and-swap: one taker wins). */
+ * process that is gone (compare-and-swap: one taker wins; the taker of a
+ * shared slot hands out the mapping's slots from then on). */
 pid_t as_slot_fetcher(const struct as_slot *s);
 /* The effective uid of the process that made the slot (learned its
  * certificate): the rights its refresher must have (refresher.h). */
