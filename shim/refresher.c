@@ -137,11 +137,13 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     fmt_time(v->this_update, this_s, sizeof(this_s));
     fmt_time(v->expires, next_s, sizeof(next_s));
     time_t at = as_next_refresh(now, v->this_update, v->expires, uniform());
-    /* A response already past its refresh point (a responder or a cache
-     * that keeps serving an old one) would be asked for again every second
-     * until it lapses: back off instead, as after a failure, and still try
-     * once shortly before it lapses. */
-    if (at <= now + 1)
+    /* A response already past its earliest refresh point (40 % of its
+     * window) when it arrives (a responder or a cache that keeps serving an
+     * old one) would be asked for again every second until it lapses: back
+     * off instead, as after a failure, and still try once shortly before it
+     * lapses.  (A fresh one with a window of seconds is refreshed within
+     * one, as it should.) */
+    if (now > v->this_update + (v->expires - v->this_update) * 2 / 5)
         at = as_next_retry(now, ++c->stale, as_cfg.retry_min, as_cfg.retry_max, v->expires,
                            uniform());
     else
