@@ -18,7 +18,7 @@ MANDIR    ?= $(PREFIX)/share/man
 DOCDIR    ?= $(PREFIX)/share/doc/autostaple
 
 CORE_SRC := shim/core.c shim/status_cb.c shim/certs.c shim/ptrmap.c shim/cache.c \
-            shim/issuer.c shim/fetch.c shim/refresher.c shim/schedule.c shim/dueheap.c shim/persist.c \
+            shim/issuer.c shim/fetch.c shim/refresher.c shim/succession.c shim/warm_start.c shim/schedule.c shim/dueheap.c shim/persist.c \
             shim/ocsp_file.c shim/ocsp_verify.c shim/ocsp_request.c shim/aia.c shim/config.c shim/log.c \
             shim/report.c shim/status_file.c shim/metrics.c shim/replace_file.c
 CORE_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -174,7 +174,7 @@ demo:
 # (and DOCDIR once it is empty).  The preload object loads the core from its
 # own directory (shim/preload.c): both go to LIBDIR.
 MAN_PAGES := docs/man/autostaple.1 docs/man/libautostaple.7
-DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md
+DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md docs/deploying.md
 INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
              $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
              $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \

@@ -11,7 +11,7 @@
 
 #include <openssl/ssl.h>
 
-#define AS_BOUNDARY_ABI 3
+#define AS_BOUNDARY_ABI 4
 
 /* The real OpenSSL functions, resolved by preload.c.  The core calls these
  * rather than the public names, which would come back through the hooks. */
@@ -55,9 +55,20 @@ struct as_core {
     /* The application asks for its status callback: returns 1 and sets *fp
      * if the core holds it for this context. */
     int (*status_cb_get)(SSL_CTX *ctx, void (**fp)(void));
-    /* The process is about to listen on a socket: it is done loading, and
-     * about to serve.  May wait (bounded); never called on a handshake. */
+    /* The process accepts a connection for the first time: it is done
+     * loading and serves.  May wait (bounded); never called on a handshake.
+     * (Not at listen: a configuration test, nginx -t, listens and exits,
+     * and must not wait.) */
     void (*before_serving)(void);
+    /* The process is about to give up rights (set*id, setgroups, chroot).
+     * May wait (bounded). */
+    void (*before_dropping_rights)(void);
+    /* The process is about to listen on a socket.  Never waits long. */
+    void (*listening)(void);
+    /* The process became a session leader (setsid): it daemonizes. */
+    void (*session_started)(void);
+    /* The process is about to exec another program (or itself again). */
+    void (*before_exec)(void);
 };
 
 typedef const struct as_core *(*as_core_init_fn)(const struct as_real *real);

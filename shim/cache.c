@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ocsp.h>
 
 #include "cache.h"
 
@@ -40,8 +41,11 @@ struct as_slot {
     int valid;             /* a whole response is held */
     int status;
     _Atomic pid_t fetcher;
+    uid_t owner;           /* effective uid of the process that made it */
     time_t this_update;
     time_t expires;
+    time_t newest;         /* the latest thisUpdate ever published */
+    time_t revoked_at;     /* thisUpdate of the first revoked response, 0 if none */
     size_t len;
     size_t room;           /* bytes at der */
     unsigned char *der;    /* NULL until the first response */
@@ -53,6 +57,13 @@ struct as_slot {
 
 struct meta {
     _Atomic size_t packed_used;
+    _Atomic size_t slots_used; /* headers handed out */
+    /* The one process that hands out headers: the one that made the mapping,
+     * then whoever took the refresh of a shared slot over (a daemon's
+     * master).  Workers that learn certificates of their own (per
+     * connection, in every worker, or in a child per connection) get private
+     * slots and leave the mapping to the certificates the master serves. */
+    _Atomic pid_t allocator;
 };
 
 static struct {
@@ -62,9 +73,8 @@ static struct {
     unsigned char *base;   /* the mapping, NULL until made */
     struct meta *meta;
     unsigned char *headers, *packed, *homes;
-    size_t used;           /* slots handed out, in this process's view */
     int failed;
-} arena = { PTHREAD_MUTEX_INITIALIZER, 16384, 1024, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0 };
+} arena = { PTHREAD_MUTEX_INITIALIZER, 16384, 1024, 0, 0, NULL, NULL, NULL, NULL, NULL, 0 };
 
 void as_cache_configure(size_t capacity, size_t count)
 {
@@ -87,7 +97,9 @@ static void init_slot(struct as_slot *s, int shared)
     s->room = 0;
     s->der = NULL;
     s->staples = s->unstapled = 0;
+    s->newest = s->revoked_at = 0;
     atomic_store(&s->fetcher, getpid());
+    s->owner = geteuid();
 }
 
 static void make_mapping(void)
@@ -104,37 +116,39 @@ static void make_mapping(void)
     }
     arena.base = p;
     arena.meta = p;
+    atomic_store(&arena.meta->allocator, getpid());
     arena.headers = arena.base + LINE;
     arena.packed = arena.headers + n * arena.header_size;
     arena.homes = arena.packed + n * PACKED_MAX;
 }
 
-/* A slot from the mapping, made on first use.  The counter lives in this
- * process: slots are handed out before the server forks (certificates
- * learned later in a child get private slots, see as_slot_new). */
+/* A slot from the mapping, made on first use, if this process hands them
+ * out (struct meta).  The count lives in the mapping: a master that took the
+ * role over from the process that made it (a daemon's first process), and
+ * learns a certificate on a reload, takes a slot no other process has, and
+ * the workers it forks next share it. */
 static struct as_slot *shared_slot(void)
 {
     pthread_mutex_lock(&arena.lock);
     if (arena.base == NULL && !arena.failed)
         make_mapping();
     struct as_slot *s = NULL;
-    if (arena.base != NULL && arena.used < arena.count) {
-        s = (struct as_slot *)(arena.headers + arena.header_size * arena.used++);
-        init_slot(s, 1);
+    if (arena.base != NULL && atomic_load(&arena.meta->allocator) == getpid()) {
+        size_t i = atomic_fetch_add(&arena.meta->slots_used, 1);
+        if (i < arena.count) {
+            s = (struct as_slot *)(arena.headers + arena.header_size * i);
+            init_slot(s, 1);
+        } else {
+            atomic_store(&arena.meta->slots_used, arena.count); /* stays full */
+        }
     }
     pthread_mutex_unlock(&arena.lock);
     return s;
 }
 
-static pid_t creator;
-
 struct as_slot *as_slot_new(void)
 {
-    /* A process forked after the mapping was made shares its slots with its
-     * siblings; a slot it took from it now would collide with theirs. */
-    if (creator == 0)
-        creator = getpid();
-    struct as_slot *s = creator == getpid() ? shared_slot() : NULL;
+    struct as_slot *s = shared_slot();
     if (s == NULL && (s = malloc(sizeof(*s))) != NULL)
         init_slot(s, 0);
     return s;
@@ -182,16 +196,23 @@ static void grow_shared(struct as_slot *s, size_t len)
     s->room = arena.home_size;
 }
 
-int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int status,
-                    time_t this_update, time_t expires)
+enum as_publish as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len,
+                                int status, time_t this_update, time_t expires)
 {
     if (len > arena.capacity)
-        return 0;
+        return AS_PUBLISH_TOO_LARGE;
     unsigned char *fresh = NULL, *old = NULL;
     slot_lock(s);
-    if (len > s->room && !s->shared && (fresh = malloc(ROUND(len + SLACK))) == NULL) {
+    enum as_publish refused = this_update < s->newest ? AS_PUBLISH_OLDER
+                              : s->revoked_at != 0 && status != V_OCSP_CERTSTATUS_REVOKED
+                                  ? AS_PUBLISH_AFTER_REVOKED
+                              : len > s->room && !s->shared &&
+                                        (fresh = malloc(ROUND(len + SLACK))) == NULL
+                                  ? AS_PUBLISH_TOO_LARGE
+                                  : AS_PUBLISHED;
+    if (refused != AS_PUBLISHED) {
         pthread_mutex_unlock(&s->lock); /* the held response stays */
-        return 0;
+        return refused;
     }
     s->valid = 0;
     if (fresh != NULL) {
@@ -206,10 +227,21 @@ int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int
     s->status = status;
     s->this_update = this_update;
     s->expires = expires;
+    s->newest = this_update;
+    if (status == V_OCSP_CERTSTATUS_REVOKED && s->revoked_at == 0)
+        s->revoked_at = this_update;
     s->valid = 1;
     pthread_mutex_unlock(&s->lock);
     free(old);
-    return 1;
+    return AS_PUBLISHED;
+}
+
+time_t as_slot_revoked_at(struct as_slot *s)
+{
+    slot_lock(s);
+    time_t at = s->revoked_at;
+    pthread_mutex_unlock(&s->lock);
+    return at;
 }
 
 int as_slot_copy(struct as_slot *s, time_t now, unsigned char **out, size_t *len)
@@ -263,7 +295,16 @@ pid_t as_slot_fetcher(const struct as_slot *s)
     return atomic_load(&s->fetcher);
 }
 
+uid_t as_slot_owner(const struct as_slot *s)
+{
+    return s->owner;
+}
+
 int as_slot_take_over(struct as_slot *s, pid_t from, pid_t to)
 {
-    return atomic_compare_exchange_strong(&s->fetcher, &from, to);
+    if (!atomic_compare_exchange_strong(&s->fetcher, &from, to))
+        return 0;
+    if (s->shared)
+        atomic_store(&arena.meta->allocator, to);
+    return 1;
 }

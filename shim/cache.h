@@ -6,9 +6,11 @@
  * A slot's lock is a process-shared robust mutex, held only to copy a
  * response in or out; a slot is marked invalid while it is written, so a
  * process killed in the middle of a write leaves an empty slot, never a torn
- * response.  Slots come from one mapping made at the first certificate; when
- * it is full (AUTOSTAPLE_MAX_CERTS), or cannot be made, slots are private to
- * the process.  A slot's response takes about its own size in memory: the
+ * response.  Slots come from one mapping made at the first certificate, by
+ * the process that made it, or the one that took its role over (as_slot_
+ * take_over: a daemon's master, which forks its workers after a reload too);
+ * in other processes, and when the mapping is full (AUTOSTAPLE_MAX_CERTS) or
+ * cannot be made, slots are private to the process.  A slot's response takes about its own size in memory: the
  * mapping packs them (cache.c), and a private slot allocates what it holds. */
 #ifndef AS_CACHE_H
 #define AS_CACHE_H
@@ -32,10 +34,26 @@ struct as_slot *as_slot_new(void);
  * stays refreshed by its fetcher.) */
 void as_slot_after_fork(struct as_slot *s);
 
-/* Copies der (which stays the caller's) into the slot.  Returns 0 if it does
- * not fit. */
-int as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len, int status,
-                    time_t this_update, time_t expires);
+/* What as_slot_publish did.  A slot's truth only goes forward: a response
+ * older than the newest it ever held (by thisUpdate) is refused (a replay,
+ * a cache serving an old copy), and so is a good one once it has held a
+ * revoked one (a responder's error or a replay), for as long as the slot
+ * lives: the server's lifetime. */
+enum as_publish {
+    AS_PUBLISHED,
+    AS_PUBLISH_TOO_LARGE,   /* over the slot's capacity, or no memory */
+    AS_PUBLISH_OLDER,       /* thisUpdate before the newest held so far */
+    AS_PUBLISH_AFTER_REVOKED, /* good, after revoked */
+};
+
+/* Copies der (which stays the caller's), whose status is status
+ * (V_OCSP_CERTSTATUS_*), into the slot, unless refused as above; the held
+ * response then stays.  Checked and stored under the slot's lock. */
+enum as_publish as_slot_publish(struct as_slot *s, const unsigned char *der, size_t len,
+                                int status, time_t this_update, time_t expires);
+
+/* The thisUpdate of the first revoked response the slot held, 0 if none. */
+time_t as_slot_revoked_at(struct as_slot *s);
 
 /* A fresh OPENSSL_malloc copy of the response if there is one that has not
  * expired at now, for SSL_set_tlsext_status_ocsp_resp (which takes it).
@@ -54,8 +72,12 @@ int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *ex
 time_t as_slot_expires(struct as_slot *s, time_t *this_update);
 
 /* The process that refreshes this slot, and taking that role over from a
- * process that is gone (compare-and-swap: one taker wins). */
+ * process that is gone (compare-and-swap: one taker wins; the taker of a
+ * shared slot hands out the mapping's slots from then on). */
 pid_t as_slot_fetcher(const struct as_slot *s);
+/* The effective uid of the process that made the slot (learned its
+ * certificate): the rights its refresher must have (refresher.h). */
+uid_t as_slot_owner(const struct as_slot *s);
 int as_slot_take_over(struct as_slot *s, pid_t from, pid_t to);
 
 #endif

@@ -201,6 +201,29 @@ void as_cert_settle_locked(struct as_cert *c)
     }
 }
 
+void as_cert_settle_held_locked(void)
+{
+    time_t now = time(NULL);
+    for (struct as_cert *c = all; c != NULL && as_unsettled > 0; c = c->next)
+        if (!c->settled && as_slot_expires(c->slot, NULL) > now)
+            as_cert_settle_locked(c);
+}
+
+void as_cert_stop_waiting_locked(void)
+{
+    for (struct as_cert *c = all; c != NULL && as_unsettled > 0; c = c->next)
+        as_cert_settle_locked(c);
+}
+
+void as_cert_unsettle_locked(struct as_cert *c)
+{
+    /* (a response another process fetched into the shared slot settles it) */
+    if (c->settled && !c->first_ended && as_slot_expires(c->slot, NULL) <= time(NULL)) {
+        c->settled = 0;
+        as_unsettled++;
+    }
+}
+
 void as_cert_first_attempt_ended_locked(struct as_cert *c)
 {
     c->first_ended = 1;
@@ -215,11 +238,9 @@ void as_cert_attach(struct as_cert *c)
         if (as_cert_responder(c)[0] != '\0') {
             /* Apache loads its configuration twice: a certificate let go
              * before its first fetch ended is waited for again before the
-             * fork (as_core_wait_for_first_fetches). */
-            if (!c->first_ended && c->settled) {
-                c->settled = 0;
-                as_unsettled++;
-            }
+             * fork (as_core_wait_for_first_fetches), by this process, or by
+             * the daemon it forked, which takes it over. */
+            as_cert_unsettle_locked(c);
             /* From the response it holds, if that is still good. */
             time_t now = time(NULL), this_update;
             time_t expires = as_slot_expires(c->slot, &this_update);
@@ -238,7 +259,11 @@ void as_cert_detach(struct as_cert *c)
     if (c->contexts > 0 && --c->contexts == 0 && !c->forgotten) {
         c->forgotten = 1;
         as_cert_schedule_locked(c, 0);
-        as_cert_settle_locked(c);
+        /* A fetch under way still ends (and settles it): what it brings
+         * serves a configuration loaded again, here or in a daemon forked
+         * meanwhile (Apache's detach, between its two passes). */
+        if (!c->taken)
+            as_cert_settle_locked(c);
         as_log(AS_DEBUG, "certificate %s is no longer used by the server: "
                "no longer refreshing it", c->name);
     }
@@ -260,8 +285,12 @@ void as_registry_child(void)
     pthread_mutex_unlock(&as_registry_lock);
     pthread_cond_init(&as_registry_cond, NULL);
     pthread_cond_init(&as_settled_cond, NULL);
+    /* No fetch runs here: nothing to wait for, unless this process takes
+     * the refresh over (as_cert_unsettle_locked then). */
+    as_unsettled = 0;
     for (struct as_cert *c = all; c != NULL; c = c->next) {
         as_slot_after_fork(c->slot);
         c->taken = 0; /* the threads that had them are not here */
+        c->settled = 1;
     }
 }

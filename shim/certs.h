@@ -30,6 +30,7 @@ struct as_cert {
     /* Response files beside the certificate's files: grows under
      * as_registry_lock, read without it (ocsp_file.c). */
     _Atomic(struct as_ocsp_file *) ocsp_files;
+    atomic_int warm_tried;          /* its saved response was looked for (warm_start.h) */
 
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */
@@ -47,9 +48,11 @@ struct as_cert {
     /* Refresher thread only. */
     X509 *issuer;
     int failures;
+    int stale;                      /* responses in a row already due for a refresh when taken */
     int stapled;                    /* a verified response was published */
     int issuer_missing_logged;
     int cache_checked;              /* AUTOSTAPLE_CACHE_DIR looked at */
+    time_t lock_wait_since;         /* another process holds its fetch lock since (persist.h) */
     unsigned pool_seen;             /* as_pool_generation() when the chain lacked the issuer */
     unsigned long long last_error;  /* hash of the last failure logged, 0 if none */
 
@@ -109,6 +112,18 @@ struct as_cert *as_cert_next_locked(void);
  * now): wakes the start-up wait.  Idempotent.  as_registry_lock must be
  * held. */
 void as_cert_settle_locked(struct as_cert *c);
+/* The certificates waited for whose slot holds a response (another
+ * process fetched it) are settled.  as_registry_lock must be held. */
+void as_cert_settle_held_locked(void);
+/* The start-up wait ran out: the first attempts still running are waited
+ * for no more (they staple when they end).  as_registry_lock must be
+ * held. */
+void as_cert_stop_waiting_locked(void);
+/* c's first attempt is to be waited for again (it had not ended, and its
+ * slot holds no response another process fetched: this
+ * process takes it over, or a reload loads it again).  as_registry_lock
+ * must be held. */
+void as_cert_unsettle_locked(struct as_cert *c);
 void as_cert_first_attempt_ended_locked(struct as_cert *c);
 
 /* Logs the certificates learned quietly.  as_registry_lock must be held. */

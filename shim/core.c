@@ -18,6 +18,8 @@
 #include "ocsp_file.h"
 #include "refresher.h"
 #include "report.h"
+#include "succession.h"
+#include "warm_start.h"
 
 struct as_real as_real_fns;
 
@@ -36,28 +38,52 @@ static void hold_warning(const char *msg)
         snprintf(held_warnings[nheld++], sizeof(held_warnings[0]), "%s", msg);
 }
 
-void as_core_wait_for_first_fetches(const char *moment)
+/* How often the wait looks whether the process should take the refresh
+ * over (its certificates' refresher is gone: refresher.h). */
+#define ADOPT_SLICE_NS 50000000L
+
+void as_core_wait_for_first_fetches(const char *moment, int may_take_over)
 {
     if (as_cfg.startup_wait <= 0)
         return;
     pthread_mutex_lock(&as_registry_lock);
+    if (may_take_over)
+        as_succession_adopt_locked();
     if (as_unsettled > 0 && !atomic_load(&as_stopping)) {
-        struct timespec t0, until;
+        struct timespec t0, until, slice;
         clock_gettime(CLOCK_REALTIME, &t0);
         until = t0;
         until.tv_sec += as_cfg.startup_wait;
         int waiting = as_unsettled;
-        while (as_unsettled > 0 &&
-               pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &until) == 0)
-            ;
+        for (;;) {
+            clock_gettime(CLOCK_REALTIME, &slice);
+            if (slice.tv_sec > until.tv_sec ||
+                (slice.tv_sec == until.tv_sec && slice.tv_nsec >= until.tv_nsec))
+                break;
+            slice.tv_nsec += ADOPT_SLICE_NS;
+            if (slice.tv_nsec >= 1000000000L) {
+                slice.tv_sec++;
+                slice.tv_nsec -= 1000000000L;
+            }
+            if (slice.tv_sec > until.tv_sec ||
+                (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
+                slice = until;
+            pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &slice);
+            if (may_take_over)
+                as_succession_adopt_locked();
+            as_cert_settle_held_locked();
+            if (as_unsettled == 0 || atomic_load(&as_stopping))
+                break;
+        }
         struct timespec t1;
         clock_gettime(CLOCK_REALTIME, &t1);
         long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-        if (as_unsettled > 0)
+        if (as_unsettled > 0) {
             as_log(AS_WARN, "%s: %d of %d first OCSP fetches still running after %ld s "
                    "(AUTOSTAPLE_STARTUP_WAIT); serving meanwhile, unstapled until they end",
                    moment, as_unsettled, waiting, as_cfg.startup_wait);
-        else
+            as_cert_stop_waiting_locked(); /* the next fork does not wait again */
+        } else
             as_log(AS_DEBUG, "%s: waited %ld ms for %d first OCSP fetches", moment, ms, waiting);
     }
     pthread_mutex_unlock(&as_registry_lock);
@@ -65,13 +91,41 @@ void as_core_wait_for_first_fetches(const char *moment)
 
 static void on_before_serving(void)
 {
-    as_core_wait_for_first_fetches("before listening");
+    as_core_wait_for_first_fetches("before accepting", 1);
 }
 
-/* Lock order: fork guard, registry, pool, report. */
+/* A worker forked by a root master is still root until it drops: it must
+ * not take the refresh over on its way out of root's rights. */
+static void on_before_dropping_rights(void)
+{
+    as_core_wait_for_first_fetches("before dropping privileges", 0);
+}
+
+static void on_listening(void)
+{
+    as_succession_succeed();
+}
+
+static void on_session_started(void)
+{
+    as_succession_succeed();
+}
+
+/* The program is replaced: another process refreshes, and this one's
+ * status and metrics files would outlive what they describe under the same
+ * pid. */
+static void on_before_exec(void)
+{
+    as_succession_abdicate();
+    as_report_leave();
+}
+
+/* Lock order: (sanitized builds: the reporter's rendering), fork guard,
+ * registry, pool, report. */
 static void at_fork_prepare(void)
 {
-    as_core_wait_for_first_fetches("before forking");
+    as_report_prepare_rendering();
+    as_core_wait_for_first_fetches("before forking", 1);
     as_refresher_prepare();
     as_registry_prepare();
     as_pool_prepare();
@@ -84,6 +138,7 @@ static void at_fork_parent(void)
     as_pool_parent();
     as_registry_parent();
     as_refresher_parent();
+    as_report_release_rendering();
 }
 
 static void at_fork_child(void)
@@ -92,6 +147,8 @@ static void at_fork_child(void)
     as_pool_child();
     as_registry_child();
     as_refresher_child();
+    as_succession_child();
+    as_report_release_rendering();
 }
 
 static void activate(void)
@@ -181,6 +238,15 @@ static void on_ctx_new(SSL_CTX *ctx)
     as_status_cb_install(ctx);
 }
 
+/* The certificate this thread loaded last, if its saved response waits for
+ * its issuer (warm_start.h): servers add the chain just after. */
+static __thread struct as_cert *warm_pending;
+
+static void warm(struct as_cert *c)
+{
+    warm_pending = as_warm_start(c) == AS_WARM_NO_ISSUER ? c : NULL;
+}
+
 static void on_ctx_loaded(SSL_CTX *ctx, const struct as_cert_source *src)
 {
     STACK_OF(X509) *chain = NULL, *extra = NULL;
@@ -189,24 +255,30 @@ static void on_ctx_loaded(SSL_CTX *ctx, const struct as_cert_source *src)
     struct as_cert *c = learn(SSL_CTX_get0_certificate(ctx), chain, extra, "loaded");
     as_ocsp_file_note(c, src);
     attach(ctx, c);
+    warm(c);
 }
 
 static void on_ssl_loaded(SSL *ssl, const struct as_cert_source *src)
 {
     STACK_OF(X509) *chain = NULL;
     as_real_fns.SSL_ctrl(ssl, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
-    as_ocsp_file_note(learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection"),
-                      src);
+    struct as_cert *c = learn(SSL_get_certificate(ssl), chain, NULL, "loaded per connection");
+    as_ocsp_file_note(c, src);
+    warm(c);
 }
 
 static void on_chain_cert(X509 *x)
 {
     as_pool_add(x);
+    if (warm_pending != NULL)
+        warm(warm_pending);
 }
 
 static void on_chain_stack(STACK_OF(X509) *chain)
 {
     as_pool_add_chain(chain);
+    if (warm_pending != NULL)
+        warm(warm_pending);
 }
 
 static const struct as_core ops = {
@@ -219,6 +291,10 @@ static const struct as_core ops = {
     .status_cb_set = as_status_cb_set,
     .status_cb_get = as_status_cb_get,
     .before_serving = on_before_serving,
+    .before_dropping_rights = on_before_dropping_rights,
+    .listening = on_listening,
+    .session_started = on_session_started,
+    .before_exec = on_before_exec,
 };
 
 __attribute__((visibility("default")))

@@ -16,11 +16,14 @@ void as_core_activate(void);
  * process that never loads a server certificate prints nothing. */
 void as_core_report_config(void);
 
-/* Before the server starts serving (it listens, or forks its workers): wait,
- * at most AUTOSTAPLE_STARTUP_WAIT, for the first fetch of every certificate
- * learned so far, so that the first handshake is stapled.  Never called on a
- * handshake. */
-void as_core_wait_for_first_fetches(const char *moment);
+/* Before the server starts serving (it accepts its first connection, forks
+ * its workers, or drops its privileges): wait, at most
+ * AUTOSTAPLE_STARTUP_WAIT, for the first fetch of every certificate this
+ * process fetches, so that the first handshake is stapled.  With
+ * may_take_over, a process whose certificates' refresher is gone takes over
+ * meanwhile (refresher.h).  moment names the event for the log.  Never
+ * called on a handshake. */
+void as_core_wait_for_first_fetches(const char *moment, int may_take_over);
 
 /* status_cb.c */
 void as_status_cb_install(SSL_CTX *ctx);

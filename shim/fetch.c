@@ -6,26 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
-#include "refresher.h"
 
 #define AS_USER_AGENT "autostaple/" AS_VERSION
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define AS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define AS_SANITIZED 1
-#endif
-#endif
-#ifndef AS_SANITIZED
-#define AS_SANITIZED 0
-#endif
+/* How long one wait on the network lasts before the stop flag is looked at
+ * again: an exiting process is not held up longer than this. */
+#define POLL_SLICE_MS 100
 
 _Static_assert(sizeof(((struct as_http *)0)->detail) >= CURL_ERROR_SIZE,
                "as_http.detail holds libcurl's error buffer");
@@ -37,11 +30,25 @@ static struct {
     CURLcode (*easy_perform)(CURL *);
     CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
     void (*easy_cleanup)(CURL *);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_perform)(CURLM *, int *);
+    CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+    CURLMsg *(*multi_info_read)(CURLM *, int *);
+    CURLMcode (*multi_cleanup)(CURLM *);
     const char *(*easy_strerror)(CURLcode);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
 } curl;
 static int curl_ready;
+static void (*wait_begins)(void), (*wait_ends)(void);
+
+void as_fetch_set_wait_hooks(void (*begins)(void), void (*ends)(void))
+{
+    wait_begins = begins;
+    wait_ends = ends;
+}
 static char curl_failure[256];
 
 static void load_curl(void)
@@ -56,7 +63,12 @@ static void load_curl(void)
         !SYM(easy_setopt, "curl_easy_setopt") || !SYM(easy_perform, "curl_easy_perform") ||
         !SYM(easy_getinfo, "curl_easy_getinfo") || !SYM(easy_cleanup, "curl_easy_cleanup") ||
         !SYM(easy_strerror, "curl_easy_strerror") || !SYM(slist_append, "curl_slist_append") ||
-        !SYM(slist_free_all, "curl_slist_free_all")) {
+        !SYM(slist_free_all, "curl_slist_free_all") || !SYM(multi_init, "curl_multi_init") ||
+        !SYM(multi_add_handle, "curl_multi_add_handle") ||
+        !SYM(multi_remove_handle, "curl_multi_remove_handle") ||
+        !SYM(multi_perform, "curl_multi_perform") || !SYM(multi_poll, "curl_multi_poll") ||
+        !SYM(multi_info_read, "curl_multi_info_read") ||
+        !SYM(multi_cleanup, "curl_multi_cleanup")) {
         snprintf(curl_failure, sizeof(curl_failure), "libcurl lacks a needed function");
         return;
     }
@@ -91,10 +103,58 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
+/* Every socket libcurl opens for us is close-on-exec from its creation: a
+ * program the server executes meanwhile (a CGI, a piped logger) must not
+ * inherit the connection to the responder. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)arg;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
     (void)a; (void)b; (void)c; (void)d;
     return atomic_load((const atomic_int *)arg) != 0; /* non-zero aborts */
+}
+
+/* Runs the exchange on h step by step: libcurl works (inside OpenSSL, the
+ * loader, the allocator) only within multi_perform; between steps this
+ * thread only waits in poll(2), and the wait hooks say so, whatever the
+ * scheme.  Each wait lasts POLL_SLICE_MS at most, so that *stop is seen. */
+static CURLcode perform(CURL *h, const atomic_int *stop)
+{
+    CURLM *m = curl.multi_init();
+    if (m == NULL)
+        return CURLE_OUT_OF_MEMORY;
+    CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+    int running = 1, left;
+    if (curl.multi_add_handle(m, h) != CURLM_OK) {
+        curl.multi_cleanup(m);
+        return CURLE_OUT_OF_MEMORY;
+    }
+    while (!atomic_load(stop)) {
+        if (curl.multi_perform(m, &running) != CURLM_OK) {
+            rc = CURLE_RECV_ERROR;
+            break;
+        }
+        CURLMsg *msg = curl.multi_info_read(m, &left);
+        if (msg != NULL && msg->msg == CURLMSG_DONE) {
+            rc = msg->data.result;
+            break;
+        }
+        if (!running)
+            break; /* not reached: a transfer that ends reports CURLMSG_DONE */
+        if (wait_begins != NULL)
+            wait_begins();
+        curl.multi_poll(m, NULL, 0, POLL_SLICE_MS, NULL);
+        if (wait_ends != NULL)
+            wait_ends();
+    }
+    curl.multi_remove_handle(m, h);
+    curl.multi_cleanup(m);
+    return rc;
 }
 
 int as_fetch(const char *url, const unsigned char *post, size_t postlen,
@@ -131,6 +191,7 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
     curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl.easy_setopt(h, CURLOPT_ERRORBUFFER, res->detail); /* CURL_ERROR_SIZE bytes */
+    curl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     if (post != NULL) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
         headers = curl.slist_append(NULL, ctype);
@@ -139,16 +200,7 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
         curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)postlen);
     }
 
-    /* Plain HTTP touches neither OpenSSL nor the loader while it waits on
-     * the network: a fork may go ahead meanwhile.  HTTPS keeps the guard.
-     * Under a sanitizer, whose allocator (GCC 12's) is not fork-safe the way
-     * glibc's malloc is, the guard is kept throughout. */
-    int plain = strncasecmp(url, "http://", 7) == 0 && !AS_SANITIZED;
-    if (plain)
-        as_fork_guard_leave();
-    CURLcode rc = curl.easy_perform(h);
-    if (plain)
-        as_fork_guard_enter();
+    CURLcode rc = perform(h, stop);
     curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->code);
     const char *type = NULL;
     if (curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL)

@@ -19,6 +19,11 @@ struct as_http {
     int timed_out;         /* it failed: the timeout was reached */
 };
 
+/* Called around every wait on the network (neither may be NULL, or both
+ * are): the refresher lets go of its fork guard there (refresher.h).  Set
+ * once, before the first fetch; none by default. */
+void as_fetch_set_wait_hooks(void (*begins)(void), void (*ends)(void));
+
 /* GET url (post == NULL) or POST post as content_type.  The body is refused
  * past cap bytes while reading; the whole exchange is bounded by timeout
  * seconds, and by *stop turning non-zero.  Returns 1 if an HTTP answer came

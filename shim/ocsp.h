@@ -1,6 +1,7 @@
 /* ocsp.h: pure OCSP logic, no I/O and no global state: what the certificate
  * says (AIA), the request we send, and the checks a response must pass before
- * it may be stapled (FIELD.md).  Unit-tested directly. */
+ * it may be stapled (docs/design.md, "Verification"; docs/configuration.md,
+ * "Failure policy").  Unit-tested directly. */
 #ifndef AS_OCSP_H
 #define AS_OCSP_H
 

@@ -1,4 +1,18 @@
-/* ocsp_verify.c: what must hold before a response is stapled (FIELD.md).
+/* ocsp_verify.c: what must hold before a response is stapled, and why:
+ *   - responseStatus successful, a BasicOCSPResponse: tryLater and the other
+ *     error statuses are unsigned (RFC 6960 2.3), never stapled;
+ *   - signed by the issuer, or by a certificate the issuer issued with
+ *     id-kp-OCSPSigning (RFC 6960 4.2.2.2): a store holding only the issuer,
+ *     partial chains allowed, no flag that loosens the checks; and that
+ *     delegate no CA (Firefox's rule);
+ *   - no critical extension, in the response or in our SingleResponse
+ *     (none is understood; Firefox's rule);
+ *   - a SingleResponse for our SHA-1 CertID (curl and others look the staple
+ *     up by a SHA-1 CertID, RFC 5019 2.1.1);
+ *   - thisUpdate not in the future beyond the skew, nextUpdate not passed,
+ *     and no life beyond the caps (a response without nextUpdate: the
+ *     caller's maximum age, one day at most, as Firefox; any: the caller's
+ *     lifetime, Firefox's 10 days).
  * Order: DER -> responseStatus -> signature and signer -> CertID -> status
  * -> times.  The first failure names the reason. */
 #include <stdarg.h>
@@ -11,6 +25,8 @@
 
 #include "log.h"
 #include "ocsp.h"
+
+#define MAX_AGE_WITHOUT_NEXT_UPDATE 86400L
 
 int as_is_issuer(X509 *candidate, X509 *x)
 {
@@ -72,6 +88,36 @@ error:
     return ok;
 }
 
+/* The signer is the issuer, or a delegate that is no CA: mozilla::pkix
+ * (Firefox) refuses a delegated signer with CA:TRUE even when it carries
+ * OCSPSigning, and with one any sub-CA of the issuer could sign.  Called
+ * once the signature has verified. */
+static int signer_not_a_ca(OCSP_BASICRESP *bs, X509 *issuer)
+{
+    X509 *signer = NULL;
+    STACK_OF(X509) *extra = sk_X509_new_null();
+    int ok = extra != NULL && sk_X509_push(extra, issuer) &&
+             OCSP_resp_get0_signer(bs, &signer, extra) == 1 && signer != NULL &&
+             (X509_cmp(signer, issuer) == 0 || X509_check_ca(signer) == 0);
+    sk_X509_free(extra);
+    return ok;
+}
+
+/* No extension marked critical in the responseExtensions or in our
+ * SingleResponse: none is understood here, and mozilla::pkix refuses a
+ * response with a critical extension it does not understand. */
+static int no_critical_extension(OCSP_BASICRESP *bs, OCSP_CERTID *id)
+{
+    for (int i = 0; i < OCSP_BASICRESP_get_ext_count(bs); i++)
+        if (X509_EXTENSION_get_critical(OCSP_BASICRESP_get_ext(bs, i)))
+            return 0;
+    OCSP_SINGLERESP *single = OCSP_resp_get0(bs, OCSP_resp_find(bs, id, -1));
+    for (int i = 0; single != NULL && i < OCSP_SINGLERESP_get_ext_count(single); i++)
+        if (X509_EXTENSION_get_critical(OCSP_SINGLERESP_get_ext(single, i)))
+            return 0;
+    return 1;
+}
+
 int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
                    time_t now, const struct as_verify_params *p, struct as_verdict *v)
 {
@@ -103,6 +149,10 @@ int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issue
         refuse(v, 1, "signature or signer not authorized by the issuer");
         goto done;
     }
+    if (!signer_not_a_ca(bs, issuer)) {
+        refuse(v, 1, "signed by a delegated responder that is a CA (CA:TRUE)");
+        goto done;
+    }
     if ((id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer)) == NULL) {
         refuse(v, 1, "cannot build the CertID");
         goto done;
@@ -111,6 +161,10 @@ int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issue
                               &this_t, &next_t) != 1) {
         v->status = -1;
         refuse(v, 0, "response is for another certificate");
+        goto done;
+    }
+    if (!no_critical_extension(bs, id)) {
+        refuse(v, 0, "a critical extension that is not understood");
         goto done;
     }
     if (v->status == V_OCSP_CERTSTATUS_UNKNOWN) {
@@ -129,7 +183,11 @@ int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issue
         refuse(v, 0, "nextUpdate precedes thisUpdate");
         goto done;
     }
-    v->expires = next_t != NULL ? v->next_update : v->this_update + p->max_age;
+    /* Without nextUpdate, mozilla::pkix gives a response one day: no
+     * longer here, whatever the configured maximum age. */
+    long max_age = p->max_age < MAX_AGE_WITHOUT_NEXT_UPDATE ? p->max_age
+                                                            : MAX_AGE_WITHOUT_NEXT_UPDATE;
+    v->expires = next_t != NULL ? v->next_update : v->this_update + max_age;
     if (v->expires > v->this_update + p->max_lifetime)
         v->expires = v->this_update + p->max_lifetime;
     if (v->expires <= now) {

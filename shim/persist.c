@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,17 +29,26 @@ static void warn_once(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (strcmp(msg, last) == 0)
-        return;
-    snprintf(last, sizeof(last), "%s", msg);
-    as_log(AS_WARN, "%s", msg);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    int repeat = strcmp(msg, last) == 0;
+    if (!repeat)
+        snprintf(last, sizeof(last), "%s", msg);
+    pthread_mutex_unlock(&lock);
+    if (!repeat)
+        as_log(AS_WARN, "%s", msg);
+}
+
+static void file_name_ext(const unsigned char fp[32], const char *ext, char name[80])
+{
+    for (int i = 0; i < 32; i++)
+        sprintf(name + 2 * i, "%02x", fp[i]);
+    strcpy(name + 64, ext);
 }
 
 static void file_name(const unsigned char fp[32], char name[80])
 {
-    for (int i = 0; i < 32; i++)
-        sprintf(name + 2 * i, "%02x", fp[i]);
-    strcpy(name + 64, ".ocsp");
+    file_name_ext(fp, ".ocsp", name);
 }
 
 /* The cache directory, opened for this one use; -1 if off or unusable. */
@@ -53,9 +64,12 @@ static int open_dir(void)
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || (st.st_mode & S_IWOTH)) {
+    /* Whoever may write here may plant an old response for the next start,
+     * before which nothing newer is known: only the owner may. */
+    if (fstat(fd, &st) != 0 || (st.st_mode & (S_IWOTH | S_IWGRP))) {
         warn_once("refusing the cache directory %s (AUTOSTAPLE_CACHE_DIR): it is "
-                  "writable by anyone; keeping responses in memory only", dir);
+                  "writable by %s; keeping responses in memory only", dir,
+                  st.st_mode & S_IWOTH ? "anyone" : "its group");
         close(fd);
         return -1;
     }
@@ -80,7 +94,7 @@ int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len
     struct stat st;
     int ok = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > MAX_FILE || (st.st_mode & S_IWOTH)) {
+        st.st_size > MAX_FILE || (st.st_mode & (S_IWOTH | S_IWGRP))) {
         warn_once("ignoring %s/%s: not a regular file of a sane size that only its "
                   "owner may write", as_cfg.cache_dir, name);
     } else if ((*der = malloc((size_t)st.st_size)) != NULL) {
@@ -119,4 +133,35 @@ void as_persist_drop(const unsigned char fp[32])
     file_name(fp, name);
     unlinkat(dfd, name, 0);
     close(dfd);
+}
+
+int as_persist_lock(const unsigned char fp[32])
+{
+    char name[80];
+    int dfd = open_dir();
+    if (dfd < 0)
+        return AS_PERSIST_NO_LOCK;
+    file_name_ext(fp, ".lock", name);
+    int fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EACCES) /* another user's lock: flock needs no write access */
+        fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    close(dfd);
+    if (fd < 0)
+        return AS_PERSIST_NO_LOCK;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return AS_PERSIST_NO_LOCK;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return fd;
+    int busy = errno == EWOULDBLOCK;
+    close(fd);
+    return busy ? AS_PERSIST_BUSY : AS_PERSIST_NO_LOCK;
+}
+
+void as_persist_unlock(int lock)
+{
+    if (lock >= 0)
+        close(lock); /* releases the flock */
 }

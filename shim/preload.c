@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "boundary.h"
@@ -82,7 +84,13 @@ static void *find_next(const char *name, void *self)
 
 static void bind_real(void)
 {
-    const char *v = getenv("AUTOSTAPLE_DISABLE");
+    /* A set-user-ID, set-group-ID or capability-raising program (reached
+     * through /etc/ld.so.preload): its environment is its caller's, who
+     * must not steer it (AUTOSTAPLE_CORE names a library to load, the
+     * others files to write).  Stay inert: nothing is loaded, read or
+     * written; such a program is no server we staple for.  The real
+     * functions are bound all the same: the hooks still need them. */
+    const char *v = getauxval(AT_SECURE) != 0 ? "1" : getenv("AUTOSTAPLE_DISABLE");
     if (v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
                       strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0))
         disabled = 1;
@@ -382,25 +390,180 @@ SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl
 SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
               (ssl, d, len), NULL)
 
-/* listen(2): a server that listens is done loading its certificates.  If the
- * core is loaded (this process set up a server context), give the first
- * fetches a moment, so that the first handshake is stapled.  Exported under
- * glibc's own version, which is what programs ask for. */
-static int (*real_listen)(int, int);
+/* libc's calls that tell where a server is in its life, exported under
+ * glibc's own versions (preload.map), which is what programs ask for.  Each
+ * does nothing more than the real call in a process whose core is not
+ * loaded (it set up no server context).
+ *   listen(2): a process about to serve may be a daemon that takes over the
+ *     refresh from the process that started it (core: listening).
+ *   accept(2), accept4(2), the first call in a process: it serves now; give
+ *     the first fetches a moment, so that the first handshake is stapled
+ *     (core: before_serving).  A configuration test (nginx -t) listens but
+ *     never accepts, so it does not wait.
+ *   setsid(2): the process daemonizes (core: session_started).  glibc's own
+ *     daemon(3) calls it internally, unseen: listen and fork cover that.
+ *   set*id(2), setgroups(2), initgroups(3), chroot(2): the process gives up
+ *     rights or files it may need to fetch and to save what it fetched; the
+ *     first fetches are given a moment first (core: before_dropping_rights),
+ *     as a server that listens as root and then drops privileges serves
+ *     next.
+ *   execve(2), execv(3), execvp(3), execvpe(3), fexecve(3): a process that
+ *     refreshes for others leaves that role before it becomes another
+ *     program (HAProxy's master execs itself again; core: before_exec).
+ *     The execl(3) family and posix_spawn(3) reach execve inside libc,
+ *     unseen. */
+static struct {
+    int (*listen)(int, int);
+    int (*accept)(int, struct sockaddr *, socklen_t *);
+    int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+    pid_t (*setsid)(void);
+    int (*setuid)(uid_t);
+    int (*seteuid)(uid_t);
+    int (*setreuid)(uid_t, uid_t);
+    int (*setresuid)(uid_t, uid_t, uid_t);
+    int (*setgid)(gid_t);
+    int (*setegid)(gid_t);
+    int (*setregid)(gid_t, gid_t);
+    int (*setresgid)(gid_t, gid_t, gid_t);
+    int (*setgroups)(size_t, const gid_t *);
+    int (*initgroups)(const char *, gid_t);
+    int (*chroot)(const char *);
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+} real_libc;
+static atomic_int served; /* this process (or the one it was forked from) accepted */
 
-static void bind_listen(void)
+static void bind_libc(void)
 {
-    real_listen = (int (*)(int, int))dlvsym(RTLD_NEXT, "listen", "GLIBC_2.2.5");
+    real_libc.listen = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
+    real_libc.accept = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "accept");
+    real_libc.accept4 =
+        (int (*)(int, struct sockaddr *, socklen_t *, int))dlsym(RTLD_NEXT, "accept4");
+    real_libc.setsid = (pid_t (*)(void))dlsym(RTLD_NEXT, "setsid");
+#define BIND_LIBC(name) (real_libc.name = (__typeof__(real_libc.name))dlsym(RTLD_NEXT, #name))
+    BIND_LIBC(setuid);
+    BIND_LIBC(seteuid);
+    BIND_LIBC(setreuid);
+    BIND_LIBC(setresuid);
+    BIND_LIBC(setgid);
+    BIND_LIBC(setegid);
+    BIND_LIBC(setregid);
+    BIND_LIBC(setresgid);
+    BIND_LIBC(setgroups);
+    BIND_LIBC(initgroups);
+    BIND_LIBC(chroot);
+    BIND_LIBC(execve);
+    BIND_LIBC(execv);
+    BIND_LIBC(execvp);
+    BIND_LIBC(execvpe);
+    BIND_LIBC(fexecve);
+#undef BIND_LIBC
 }
+
+#define REAL_LIBC(name) \
+    ({ static pthread_once_t once_ = PTHREAD_ONCE_INIT; \
+       pthread_once(&once_, bind_libc); \
+       if (real_libc.name == NULL) \
+           die(#name); \
+       real_libc.name; })
+
+/* The core, if this process loaded it, and the call is not the core's own. */
+static const struct as_core *core_loaded(void)
+{
+    const struct as_core *c = atomic_load_explicit(&core, memory_order_acquire);
+    return c != NULL && !in_shim ? c : NULL;
+}
+
+static void before_serving(void)
+{
+    const struct as_core *c;
+    if (atomic_load_explicit(&served, memory_order_relaxed) == 0 && (c = core_loaded()) != NULL &&
+        atomic_exchange(&served, 1) == 0)
+        TELL(c, before_serving());
+}
+
+/* Before giving up rights: wait for the first fetches (each time: the core
+ * returns at once when nothing is pending). */
+static void before_dropping(void)
+{
+    const struct as_core *c = core_loaded();
+    if (c != NULL)
+        TELL(c, before_dropping_rights());
+}
+
+#define DROP_HOOK(ret, name, params, args) \
+    AS_EXPORT ret name params \
+    { \
+        ret (*real) params = REAL_LIBC(name); \
+        before_dropping(); \
+        return real args; \
+    }
+
+DROP_HOOK(int, setuid, (uid_t u), (u))
+DROP_HOOK(int, seteuid, (uid_t u), (u))
+DROP_HOOK(int, setreuid, (uid_t r, uid_t e), (r, e))
+DROP_HOOK(int, setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+DROP_HOOK(int, setgid, (gid_t g), (g))
+DROP_HOOK(int, setegid, (gid_t g), (g))
+DROP_HOOK(int, setregid, (gid_t r, gid_t e), (r, e))
+DROP_HOOK(int, setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+DROP_HOOK(int, setgroups, (size_t n, const gid_t *list), (n, list))
+DROP_HOOK(int, initgroups, (const char *user, gid_t g), (user, g))
+DROP_HOOK(int, chroot, (const char *dir), (dir))
+
+static void before_exec(void)
+{
+    const struct as_core *c = core_loaded();
+    if (c != NULL)
+        TELL(c, before_exec());
+}
+
+#define EXEC_HOOK(name, params, args) \
+    AS_EXPORT int name params \
+    { \
+        int (*real) params = REAL_LIBC(name); \
+        before_exec(); \
+        return real args; \
+    }
+
+EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
+EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
+EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
+EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
+EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
 
 AS_EXPORT int listen(int fd, int backlog)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, bind_listen);
-    if (real_listen == NULL)
-        die("listen");
-    const struct as_core *c = atomic_load_explicit(&core, memory_order_acquire);
-    if (c != NULL && !in_shim)
-        TELL(c, before_serving());
-    return real_listen(fd, backlog);
+    int (*real)(int, int) = REAL_LIBC(listen);
+    const struct as_core *c = core_loaded();
+    if (c != NULL)
+        TELL(c, listening());
+    return real(fd, backlog);
+}
+
+AS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    int (*real)(int, struct sockaddr *, socklen_t *) = REAL_LIBC(accept);
+    before_serving();
+    return real(fd, addr, len);
+}
+
+AS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    int (*real)(int, struct sockaddr *, socklen_t *, int) = REAL_LIBC(accept4);
+    before_serving();
+    return real(fd, addr, len, flags);
+}
+
+AS_EXPORT pid_t setsid(void)
+{
+    pid_t (*real)(void) = REAL_LIBC(setsid);
+    pid_t sid = real();
+    const struct as_core *c;
+    if (sid != (pid_t)-1 && (c = core_loaded()) != NULL)
+        TELL(c, session_started());
+    return sid;
 }

@@ -31,6 +31,7 @@
 #include "persist.h"
 #include "refresher.h"
 #include "report.h"
+#include "sanitized.h"
 #include "schedule.h"
 
 #define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
@@ -46,11 +47,27 @@ static int threads;
 static pthread_t tids[64];             /* AUTOSTAPLE_MAX_FETCHES at most */
 static int idle;                       /* threads waiting for work */
 static time_t watch_until;             /* the earliest time one of them waits for, 0 if none */
-static atomic_int watching;             /* some slots are refreshed elsewhere */
-static _Atomic time_t next_watch;
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
 static sem_t started;                  /* posted by a new thread once it runs */
 static int guard_taken_for_fork;
+
+static void guard_enter(void)
+{
+    pthread_mutex_lock(&fork_guard);
+}
+
+static void guard_leave(void)
+{
+    pthread_mutex_unlock(&fork_guard);
+}
+
+/* Under a sanitizer the guard is kept while waiting too (sanitized.h):
+ * libcurl's resolver thread may be inside the runtime's allocator. */
+static void let_forks_wait_only_for_steps(void)
+{
+    if (!AS_SANITIZED)
+        as_fetch_set_wait_hooks(guard_leave, guard_enter);
+}
 
 static double uniform(void)
 {
@@ -82,7 +99,17 @@ static unsigned long long hash_of(const char *s)
 
 /* A failed attempt: log it unless it repeats the last one; keep any good
  * response; back off.  kind is its reason for the metrics (report.h). */
+static time_t failed_at(struct as_cert *c, time_t now, const char *why,
+                        enum as_fail_reason kind, int level);
+
 static time_t failed(struct as_cert *c, time_t now, const char *why, enum as_fail_reason kind)
+{
+    return failed_at(c, now, why, kind, AS_WARN);
+}
+
+/* failed, logged at level (repeats at debug). */
+static time_t failed_at(struct as_cert *c, time_t now, const char *why,
+                        enum as_fail_reason kind, int first_level)
 {
     if (atomic_load(&as_stopping))
         return 0; /* the process exits: an exchange cut short is no news */
@@ -92,7 +119,7 @@ static time_t failed(struct as_cert *c, time_t now, const char *why, enum as_fai
     time_t held = as_slot_expires(c->slot, NULL);
     time_t at = as_next_retry(now, c->failures, as_cfg.retry_min, as_cfg.retry_max,
                               held, uniform());
-    int level = c->last_error != h ? AS_WARN : AS_DEBUG;
+    int level = c->last_error != h ? first_level : AS_DEBUG;
     char until[32];
     fmt_time(held, until, sizeof(until));
     as_log(level, "certificate %s: OCSP from %s failed: %s; %s%s; retrying in %lld s",
@@ -110,6 +137,17 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
     fmt_time(v->this_update, this_s, sizeof(this_s));
     fmt_time(v->expires, next_s, sizeof(next_s));
     time_t at = as_next_refresh(now, v->this_update, v->expires, uniform());
+    /* A response already past its earliest refresh point (40 % of its
+     * window) when it arrives (a responder or a cache that keeps serving an
+     * old one) would be asked for again every second until it lapses: back
+     * off instead, as after a failure, and still try once shortly before it
+     * lapses.  (A fresh one with a window of seconds is refreshed within
+     * one, as it should.) */
+    if (now > v->this_update + (v->expires - v->this_update) * 2 / 5)
+        at = as_next_retry(now, ++c->stale, as_cfg.retry_min, as_cfg.retry_max, v->expires,
+                           uniform());
+    else
+        c->stale = 0;
     if (v->status == V_OCSP_CERTSTATUS_REVOKED)
         as_log(AS_ERROR, "certificate %s is REVOKED (reason %d) according to %s; "
                "stapling the revocation", c->name, v->revocation_reason, source);
@@ -127,14 +165,42 @@ static time_t published(struct as_cert *c, time_t now, const struct as_verdict *
 
 /* Stores der, verified as v, as c's staple and tells the status and
  * metrics files (fetched: 1 if it came from the responder, 0 from the cache
- * directory or a response file).  Returns 0 if the slot cannot hold it. */
-static int publish(struct as_cert *c, const unsigned char *der, size_t len,
-                   const struct as_verdict *v, int fetched)
+ * directory or a response file).  Returns what the slot made of it
+ * (cache.h: it refuses to go back in time, or from revoked to good). */
+static enum as_publish publish(struct as_cert *c, const unsigned char *der, size_t len,
+                               const struct as_verdict *v, int fetched)
 {
-    if (!as_slot_publish(c->slot, der, len, v->status, v->this_update, v->expires))
-        return 0;
-    as_report_published(c, der, len, v, fetched);
-    return 1;
+    enum as_publish r = as_slot_publish(c->slot, der, len, v->status, v->this_update,
+                                        v->expires);
+    if (r == AS_PUBLISHED)
+        as_report_published(c, der, len, v, fetched);
+    return r;
+}
+
+/* A fetched response the slot refused (publish): why, and when to try
+ * again.  Going from revoked back to good is an error: the responder
+ * contradicts itself, or someone replays an old answer. */
+static time_t refused(struct as_cert *c, time_t now, enum as_publish r,
+                      const struct as_verdict *v)
+{
+    char this_s[32], held_s[32], why[300];
+    time_t held_this = 0;
+    as_slot_expires(c->slot, &held_this);
+    fmt_time(v->this_update, this_s, sizeof(this_s));
+    if (r == AS_PUBLISH_TOO_LARGE)
+        return failed(c, now, "response larger than the cache's slots", AS_FAIL_INTERNAL);
+    if (r == AS_PUBLISH_AFTER_REVOKED) {
+        fmt_time(as_slot_revoked_at(c->slot), held_s, sizeof(held_s));
+        snprintf(why, sizeof(why), "refusing a good response (thisUpdate %s): the certificate "
+                 "was answered REVOKED (thisUpdate %s), and a revocation is not undone: a "
+                 "responder error or a replay; restart the server to accept good again",
+                 this_s, held_s);
+        return failed_at(c, now, why, AS_FAIL_VERIFY, AS_ERROR);
+    }
+    fmt_time(held_this, held_s, sizeof(held_s));
+    snprintf(why, sizeof(why), "refusing a response older than the one held (thisUpdate %s, "
+             "held %s): a replay, or a cache or responder serving an old copy", this_s, held_s);
+    return failed(c, now, why, AS_FAIL_VERIFY);
 }
 
 struct as_verify_params as_verify_params_configured(void)
@@ -142,7 +208,8 @@ struct as_verify_params as_verify_params_configured(void)
     return (struct as_verify_params){ as_cfg.skew, as_cfg.max_age, MAX_LIFETIME };
 }
 
-/* FIELD.md's checks of der as a response for c, at now. */
+/* The checks of der as a response for c, at now (ocsp_verify.c), with the
+ * configured skew and ages. */
 static int verify(const struct as_cert *c, const unsigned char *der, size_t len, time_t now,
                   struct as_verdict *v)
 {
@@ -184,11 +251,12 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
         snprintf(why, sizeof(why), "response refused: %s", v.reason);
         return failed(c, now, why, as_fail_reason_of_verdict(&v));
     }
-    as_persist_save(c->fp, res.body, res.len);
-    int stored = publish(c, res.body, res.len, &v, 1);
+    enum as_publish r = publish(c, res.body, res.len, &v, 1);
+    if (r == AS_PUBLISHED)
+        as_persist_save(c->fp, res.body, res.len);
     free(res.body);
-    if (!stored)
-        return failed(c, now, "response larger than the cache's slots", AS_FAIL_INTERNAL);
+    if (r != AS_PUBLISHED)
+        return refused(c, now, r, &v);
     return published(c, now, &v, as_cert_responder(c));
 }
 
@@ -208,12 +276,34 @@ static int from_cache(struct as_cert *c, time_t now, time_t *at)
         as_persist_drop(c->fp);
         return 0;
     }
-    int stored = publish(c, der, len, &v, 0);
+    int stored = publish(c, der, len, &v, 0) == AS_PUBLISHED;
     free(der);
     if (!stored)
         return 0;
     *at = published(c, now, &v, "the cache directory");
     return 1;
+}
+
+/* The response another process saved in the cache directory since c's was
+ * taken, if it is fresher than the one held and not yet due for a refresh
+ * itself: stapled instead of a fetch.  Returns 1 and sets *at if so. */
+static int from_saved(struct as_cert *c, time_t now, time_t *at)
+{
+    unsigned char *der;
+    size_t len;
+    time_t held_this = 0;
+    if (as_slot_expires(c->slot, &held_this) <= now)
+        held_this = 0;
+    if (!as_persist_load(c->fp, &der, &len))
+        return 0;
+    struct as_verdict v;
+    int fresh = verify(c, der, len, now, &v) && v.this_update > held_this &&
+                now < v.this_update + (v.expires - v.this_update) * 2 / 5 &&
+                publish(c, der, len, &v, 0) == AS_PUBLISHED;
+    free(der);
+    if (fresh)
+        *at = published(c, now, &v, "the cache directory (saved by another process)");
+    return fresh;
 }
 
 /* A response file beside the certificate (ocsp_file.h) that changed and
@@ -233,7 +323,7 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
     const char *path;
     if (!as_ocsp_file_fresher(c, now, &p, held_this, &der, &len, &v, &path))
         return 0;
-    int stored = publish(c, der, len, &v, 0);
+    int stored = publish(c, der, len, &v, 0) == AS_PUBLISHED;
     free(der);
     if (!stored)
         return 0;
@@ -242,7 +332,8 @@ static int from_files(struct as_cert *c, time_t now, time_t *at)
 }
 
 /* One attempt for c.  Returns when to try again; *attempted is 0 if it only
- * decided to wait for the server's chain. */
+ * decided to wait for the server's chain, or for the fetch another process
+ * makes (persist.h's lock). */
 static time_t refresh(struct as_cert *c, int *attempted)
 {
     time_t now = time(NULL);
@@ -287,7 +378,31 @@ static time_t refresh(struct as_cert *c, int *attempted)
     }
     if (from_files(c, now, &at) || taken)
         return at;
+    /* One process of all that share the cache directory fetches; the
+     * others take what it saves (every second while it holds the lock, for
+     * as long as its fetch may take). */
+    int lock = as_persist_lock(c->fp);
+    if (lock == AS_PERSIST_BUSY) {
+        if (c->lock_wait_since == 0)
+            c->lock_wait_since = now;
+        if (now - c->lock_wait_since <= as_cfg.timeout + 2) {
+            if (from_saved(c, now, &at)) {
+                c->lock_wait_since = 0;
+                return at;
+            }
+            *attempted = 0; /* its first attempt is the other process's */
+            return now + 1;
+        }
+        as_log(AS_DEBUG, "certificate %s: the process fetching it holds its lock for %lld s: "
+               "fetching too", c->name, (long long)(now - c->lock_wait_since));
+    }
+    c->lock_wait_since = 0;
+    if (lock >= 0 && from_saved(c, now, &at)) {
+        as_persist_unlock(lock);
+        return at;
+    }
     at = fetch_and_verify(c, now);
+    as_persist_unlock(lock);
     if (c->failures > 0)
         from_files(c, time(NULL), &at);
     return at;
@@ -354,9 +469,9 @@ static void *run(void *arg)
         pthread_mutex_unlock(&as_registry_lock);
 
         int attempted = 0;
-        as_fork_guard_enter();
+        guard_enter();
         time_t next = as_stopping ? 0 : refresh(c, &attempted);
-        as_fork_guard_leave();
+        guard_leave();
 
         pthread_mutex_lock(&as_registry_lock);
         /* A chain certificate that came while the pool was searched did
@@ -369,6 +484,8 @@ static void *run(void *arg)
         if (attempted) {
             as_cert_first_attempt_ended_locked(c);
             as_report_rescheduled();
+        } else if (c->forgotten) {
+            as_cert_settle_locked(c); /* let go while it waited for its chain */
         }
     }
     /* The process exits: as_refresher_stop waits for this thread to end
@@ -384,8 +501,10 @@ static int start_locked(void)
     pthread_t tid;
     sigset_t all, old;
 
+    static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
     if ((size_t)threads >= sizeof(tids) / sizeof(tids[0]))
         return 0; /* not reached: AUTOSTAPLE_MAX_FETCHES is at most 64 */
+    pthread_once(&hooks_once, let_forks_wait_only_for_steps);
     /* The thread takes no signals: they stay the application's business. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -396,10 +515,14 @@ static int start_locked(void)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
-        if (threads == 0)
-            as_log(AS_ERROR, "cannot start the refresher thread: %s; not stapling",
-                   strerror(err));
-        else
+        static int said;
+        if (threads == 0 && !said) {
+            said = 1;
+            as_log(AS_ERROR, "cannot start the refresher thread: %s%s; not stapling",
+                   strerror(err), err != EAGAIN ? ""
+                   : " (RLIMIT_NPROC: HAProxy sets it in its workers unless its global "
+                     "section says insecure-fork-wanted)");
+        } else if (threads > 0)
             as_log(AS_DEBUG, "cannot start one more fetch thread: %s; %d at work",
                    strerror(err), threads);
         return 0;
@@ -436,68 +559,9 @@ void as_refresher_chain_added(void)
     pthread_mutex_unlock(&as_registry_lock);
 }
 
-/* Is pid gone?  (A zombie not yet reaped still counts as there.) */
-static int gone(pid_t pid)
+int as_refresher_running(void)
 {
-    return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
-}
-
-void as_refresher_watch(void)
-{
-    if (atomic_load_explicit(&watching, memory_order_relaxed) == 0)
-        return;
-    time_t now = time(NULL);
-    if (now < atomic_load_explicit(&next_watch, memory_order_relaxed))
-        return;
-    atomic_store_explicit(&next_watch, now + 1, memory_order_relaxed);
-
-    pthread_mutex_lock(&as_registry_lock);
-    pid_t me = getpid(), last = 0;
-    int last_gone = 0, foreign = 0, taken = 0, own = 0;
-    for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
-        pid_t f = as_slot_fetcher(c->slot);
-        if (f == me) {
-            /* A private copy made ours at fork; if it was in flight in the
-             * parent's thread, fetch it again here. */
-            if (threads == 0 && !c->forgotten && as_cert_responder(c)[0]) {
-                /* (or it was left out of the order while it was not ours) */
-                as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
-                own++;
-            }
-            continue;
-        }
-        if (f != last) {
-            last = f;
-            last_gone = gone(f);
-        }
-        if (!last_gone || !as_slot_take_over(c->slot, f, me)) {
-            foreign++;
-            continue;
-        }
-        taken++;
-        /* Back in this process's order; now if it was in flight in the
-         * process that is gone. */
-        if (!c->forgotten && as_cert_responder(c)[0])
-            as_cert_schedule_locked(c, c->due.at != 0 ? c->due.at : now);
-    }
-    if (taken > 0)
-        as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
-               "which is gone", taken, taken > 1 ? "s" : "", (int)last);
-    if (taken > 0 || own > 0)
-        as_refresher_wake_locked();
-    if (foreign == 0)
-        atomic_store(&watching, 0);
-    pthread_mutex_unlock(&as_registry_lock);
-}
-
-void as_fork_guard_enter(void)
-{
-    pthread_mutex_lock(&fork_guard);
-}
-
-void as_fork_guard_leave(void)
-{
-    pthread_mutex_unlock(&fork_guard);
+    return threads > 0;
 }
 
 void as_refresher_prepare(void)
@@ -519,12 +583,10 @@ void as_refresher_child(void)
     if (guard_taken_for_fork)
         pthread_mutex_unlock(&fork_guard);
     /* The threads are gone.  The certificates stay refreshed by the process
-     * that forked this one; this one watches that it lives on. */
+     * that forked this one (succession.h). */
     threads = 0;
     idle = 0;
     watch_until = 0;
-    atomic_store(&watching, 1);
-    atomic_store(&next_watch, 0);
 }
 
 void as_refresher_stop(void)

@@ -26,20 +26,17 @@ void as_refresher_wake_locked(void);
  * chain are looked at again now.  Takes as_registry_lock. */
 void as_refresher_chain_added(void);
 
-/* For the handshake path, cheap: in a forked process, whose certificates
- * are refreshed by the process that forked it, check (once a second at
- * most) that this process lives on, and take over its work if it is gone
- * (a daemon's first process exits after forking). */
-void as_refresher_watch(void);
+/* Whether this process runs fetch threads (it refreshes certificates). */
+int as_refresher_running(void);
 
 /* The fork guard.  A fetch thread holds it whenever it may be inside
- * OpenSSL or the dynamic loader (whose locks a fork would copy held into the
- * child), and lets go of it only to wait on the network (as_fetch does, for
- * plain HTTP).  pthread_atfork's prepare handler takes it, so a server that
- * forks waits at most for one verification, never for a fetch.  One thread
- * holds it at a time: what the threads share is touched only under it. */
-void as_fork_guard_enter(void);
-void as_fork_guard_leave(void);
+ * OpenSSL, libcurl or the dynamic loader (whose locks a fork would copy held
+ * into the child), and lets go of it while it waits on the network (between
+ * libcurl's steps, fetch.h's wait hooks), over HTTP and HTTPS alike.
+ * pthread_atfork's prepare handler takes it, so a server that forks waits at
+ * most for one step of an exchange or one verification, never for the
+ * network.  One thread holds it at a time: what the threads share is
+ * touched only under it. */
 
 /* pthread_atfork handlers. */
 void as_refresher_prepare(void);

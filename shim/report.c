@@ -24,6 +24,7 @@
 #include "refresher.h"
 #include "replace_file.h"
 #include "report.h"
+#include "sanitized.h"
 
 #define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
 #define STATUS_MAX_AGE 60     /* rewritten at least this often (staple counts) */
@@ -58,6 +59,10 @@ static struct {
     pthread_t tid;
     int atexit_set;
 } rep = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+/* Held by the reporter while it renders and writes, in sanitized builds
+ * only, and by a fork's prepare handler first of all its locks (the
+ * reporter takes the registry lock while it holds it). */
+static pthread_mutex_t rendering = PTHREAD_MUTEX_INITIALIZER;
 
 /* The files this process wrote, to remove at exit (the reporter's own). */
 static pid_t status_written, metrics_written;
@@ -287,6 +292,11 @@ static void render(int want_status, int want_metrics, char **status, size_t *sle
     struct as_process_view p = { 0 };
     p.pid = getpid();
     p.program = as_log_program();
+    p.uid = (long)geteuid();
+    p.learned_uid = -1;
+    for (size_t i = 0; i < n; i++)
+        if ((long)as_slot_owner(e[i].c->slot) != p.uid)
+            p.learned_uid = (long)as_slot_owner(e[i].c->slot);
     p.start_ticks = as_process_start_ticks(p.pid);
     p.now = time(NULL);
     p.unstapled = atomic_load_explicit(&as_unstapled_unlearned, memory_order_relaxed);
@@ -366,6 +376,8 @@ static void *reporter(void *arg)
             if (do_status)
                 rep.dirty = 0;
             pthread_mutex_unlock(&rep.lock);
+            if (AS_SANITIZED) /* no fork while this thread allocates (sanitized.h) */
+                pthread_mutex_lock(&rendering);
             char *sbuf = NULL, *mbuf = NULL;
             size_t slen = 0, mlen = 0;
             render(do_status, do_metrics, &sbuf, &slen, &mbuf, &mlen);
@@ -378,6 +390,8 @@ static void *reporter(void *arg)
                 metrics_written = me;
             free(sbuf);
             free(mbuf);
+            if (AS_SANITIZED)
+                pthread_mutex_unlock(&rendering);
             if (do_status)
                 status_at = now;
             if (do_metrics)
@@ -397,9 +411,7 @@ static void *reporter(void *arg)
     return NULL;
 }
 
-/* At exit: stop the reporter (two seconds at most) and remove this
- * process's files. */
-static void stop_reporter(void)
+void as_report_leave(void)
 {
     pid_t me = getpid();
     pthread_mutex_lock(&rep.lock);
@@ -445,13 +457,25 @@ void as_report_fetch_thread_started(void)
         if (err == 0) {
             pthread_setname_np(rep.tid, "autostaple-rep");
             if (!rep.atexit_set) /* (inherited by forked processes) */
-                rep.atexit_set = atexit(stop_reporter) == 0;
+                rep.atexit_set = atexit(as_report_leave) == 0;
         } else {
             as_log(AS_WARN, "cannot start the thread that writes the status and metrics "
                    "files: %s; not writing them", strerror(err));
         }
     }
     pthread_mutex_unlock(&rep.lock);
+}
+
+void as_report_prepare_rendering(void)
+{
+    if (AS_SANITIZED)
+        pthread_mutex_lock(&rendering);
+}
+
+void as_report_release_rendering(void)
+{
+    if (AS_SANITIZED)
+        pthread_mutex_unlock(&rendering);
 }
 
 void as_report_prepare(void)

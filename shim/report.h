@@ -76,6 +76,16 @@ void as_report_rescheduled(void);
 
 /* pthread_atfork, called by core.c's handlers after the pool's (lock
  * order above). */
+/* At exit, and before an exec: stop the reporter (two seconds at most) and
+ * remove this process's files. */
+void as_report_leave(void);
+
+/* pthread_atfork: in sanitized builds (sanitized.h), keep the reporter out
+ * of the allocator while a fork happens; taken before every other lock of
+ * the prepare handler, released after the fork.  No-ops otherwise. */
+void as_report_prepare_rendering(void);
+void as_report_release_rendering(void);
+
 void as_report_prepare(void);
 void as_report_parent(void);
 void as_report_child(void);
@@ -103,6 +113,8 @@ struct as_cert_view {
 struct as_process_view {
     pid_t pid;
     const char *program;
+    long uid;                /* the effective uid it refreshes with */
+    long learned_uid;        /* another uid its certificates were learned with, -1 if none */
     unsigned long long start_ticks; /* /proc/PID/stat field 22 */
     time_t now;
     unsigned long long fetches, failures[AS_FAIL_COUNT];
@@ -133,6 +145,7 @@ struct as_status_file {
     long pid;
     unsigned long long start_ticks;
     char program[AS_STATUS_FIELD], written[AS_STATUS_FIELD];
+    long uid, learned_uid;   /* -1 when absent (learned_uid: none other) */
     size_t n;
     struct as_status_cert *certs; /* malloc'd; as_status_free */
 };

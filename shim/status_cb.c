@@ -13,6 +13,7 @@
 #include "issuer.h"
 #include "refresher.h"
 #include "report.h"
+#include "succession.h"
 
 typedef int (*status_fn)(SSL *, void *);
 
@@ -87,7 +88,7 @@ static int staple(SSL *s)
     X509 *leaf = SSL_get_certificate(s);
     if (leaf == NULL)
         return as_count_unlearned();
-    as_refresher_watch();
+    as_succession_watch();
     struct as_cert *c = as_cert_find(leaf);
     if (c == NULL && (c = learn_lazily(s, leaf)) == NULL)
         return as_count_unlearned();

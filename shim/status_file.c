@@ -78,6 +78,12 @@ void as_status_write(FILE *out, const struct as_process_view *p,
     field(out, "program", p->program);
     snprintf(buf, sizeof(buf), "%llu", p->start_ticks);
     field(out, "start_ticks", buf);
+    snprintf(buf, sizeof(buf), "%ld", p->uid);
+    field(out, "uid", buf);
+    if (p->learned_uid >= 0) { /* it refreshes without the rights they were learned with */
+        snprintf(buf, sizeof(buf), "%ld", p->learned_uid);
+        field(out, "learned_uid", buf);
+    }
     time_field(out, "written", p->now, NULL);
     fputc('\n', out);
     for (size_t i = 0; i < n; i++) {
@@ -146,6 +152,7 @@ int as_status_parse(const char *text, struct as_status_file *f)
 {
     memset(f, 0, sizeof(*f));
     f->pid = -1;
+    f->uid = f->learned_uid = -1;
     size_t cap = 0;
     struct as_status_cert *cur = NULL;
     if (strncmp(text, MAGIC "\n", strlen(MAGIC) + 1) != 0)
@@ -189,6 +196,10 @@ int as_status_parse(const char *text, struct as_status_file *f)
                 memcpy(f->program, value, sizeof(value));
             } else if (klen == 7 && strncmp(line, "written", 7) == 0) {
                 memcpy(f->written, value, sizeof(value));
+            } else if (klen == 3 && strncmp(line, "uid", 3) == 0) {
+                f->uid = strtol(value, NULL, 10);
+            } else if (klen == 11 && strncmp(line, "learned_uid", 11) == 0) {
+                f->learned_uid = strtol(value, NULL, 10);
             }
         }
         line += len + (eol != NULL);

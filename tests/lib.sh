@@ -15,12 +15,12 @@
 #            start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...] |
 #            start_renewing_responder LEAF SECS [STATUSFILE] | this_update_of PORT | ocsp_set_index PORT INDEX |
 #            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
-# Clients:   staple_of PORT [SNI] [ARGS...] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
+# Clients:   staple_of PORT [SNI] [ARGS...] | staples_of PORT N [SNI] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
 #            curl_verify PORT [NAME] [ARGS...] | stapled_status PORT LEAF [SNI] |
 #            ocsp_query PORT LEAF | resp_status FILE LEAF
-# Misc:      count_requests LOG | with_shim CMD... | mkresp_for LEAF OUT [ARGS...] |
+# Misc:      count_requests LOG | requests_for LOG LEAF | with_shim CMD... | mkresp_for LEAF OUT [ARGS...] |
 #            make_leaves N DIR | start_signing_responder NAME VALID [-flaky] |
-#            proc_usage PID | sanitized | at_exit CMD...
+#            proc_usage PID | sanitized | tsan | at_exit CMD...
 # Set AS_KEEP_TMP=1 to keep $T after the test.
 
 if [ -z "${AS_BUILD:-}" ] || [ -z "${AS_PKI:-}" ] || [ -z "${AS_SRC:-}" ]; then
@@ -401,6 +401,13 @@ staple_of() {
     fi
 }
 
+# staples_of PORT N [SNI]: the staples of N handshakes (staple_of), on one line.
+staples_of() {
+    local r='' i
+    for ((i = 0; i < $2; i++)); do r="$r $(staple_of "$1" ${3:+"$3"})"; done
+    echo "${r# }"
+}
+
 # wait_for_staple WANT PORT SECS [SNI] [ARGS...]: poll staple_of every 0.2 s
 # until it prints WANT; 1 on timeout.  Last answer in STAPLE.
 wait_for_staple() {
@@ -499,6 +506,14 @@ count_requests() {
     if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
 }
 
+# requests_for LOG LEAF: number of requests in LOG about $AS_PKI/LEAF.pem (by
+# its serial, which fakeresponder logs); 0 if none.
+requests_for() {
+    local s
+    s=$(serial "$2")
+    if [ -f "$1" ]; then awk -v s="$s" '$3 == s { n++ } END { print n + 0 }' "$1"; else echo 0; fi
+}
+
 # requests_at_least LOG N: LOG has N requests or more (for eventually).
 requests_at_least() { [ "$(count_requests "$1")" -ge "$2" ]; }
 
@@ -575,6 +590,10 @@ status_field() { sed -n "s/^$2: //p" "$1" | head -n1; }
 
 # sanitized: true when the library under test is built with a sanitizer.
 sanitized() { case "$AS_SHIM" in *libasan* | *libtsan*) return 0 ;; esac; return 1; }
+# tsan: the library runs under ThreadSanitizer's runtime, preloaded into the
+# server too, which then defers the signals the server is driven by (a
+# master in sigsuspend never sees its SIGHUP, SIGUSR1 or SIGTERM).
+tsan() { case "$AS_SHIM" in *libtsan*) return 0 ;; esac; return 1; }
 
 # Under a sanitizer a server's first fetch (libcurl loaded, a responder that
 # may spawn openssl) can outlast the default 2-s start-up wait, and the

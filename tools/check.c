@@ -314,9 +314,12 @@ static int exchange(X509 *leaf, X509 *issuer, const char *responder, long timeou
     if (!ok) {
         int timed_out = res->timed_out;
         const char *os = res->os_errno != 0 ? strerror((int)res->os_errno) : NULL;
+        char detail[4 * sizeof(res->detail)];
+        as_log_quote(res->detail, strlen(res->detail), sizeof(res->detail), detail,
+                     sizeof(detail));
         printf("http: %s after %ld ms: %s%s%s%s%s%s\n", timed_out ? "timed out" : "failed", ms,
                os != NULL ? os : "", os != NULL ? " (" : "", res->error,
-               res->detail[0] ? ": " : "", res->detail, os != NULL ? ")" : "");
+               detail[0] ? ": " : "", detail, os != NULL ? ")" : "");
         if (timed_out)
             snprintf(why, whylen, "the responder timed out (%ld s)", timeout);
         else if (os != NULL)
@@ -325,8 +328,13 @@ static int exchange(X509 *leaf, X509 *issuer, const char *responder, long timeou
             snprintf(why, whylen, "the exchange with the responder failed: %s", res->error);
         return 0;
     }
+    /* What came off the network is printed escaped: a terminal must not
+     * take it for its own escape sequences. */
+    char ctype[4 * sizeof(res->content_type)];
+    as_log_quote(res->content_type, strlen(res->content_type), sizeof(res->content_type), ctype,
+                 sizeof(ctype));
     printf("http: status %ld, content type %s, %zu bytes, %ld ms\n", res->code,
-           res->content_type[0] ? res->content_type : "none", res->len, ms);
+           ctype[0] ? ctype : "none", res->len, ms);
     if (res->code != 200) {
         snprintf(why, whylen, "responder answered HTTP status %ld", res->code);
         return 0;
@@ -425,8 +433,12 @@ static void show_response(const unsigned char *der, size_t len, X509 *leaf, X509
             fmt_asn1_time(next_t, t, sizeof(t));
             printf("nextUpdate: %s\n", t);
         } else {
-            printf("nextUpdate: none (the library applies AUTOSTAPLE_MAX_AGE, %ld s)\n",
-                   as_cfg.max_age);
+            if (as_cfg.max_age <= 86400)
+                printf("nextUpdate: none (the library applies AUTOSTAPLE_MAX_AGE, %ld s)\n",
+                       as_cfg.max_age);
+            else
+                printf("nextUpdate: none (the library applies one day, the most a client "
+                       "allows, not AUTOSTAPLE_MAX_AGE's %ld s)\n", as_cfg.max_age);
         }
     }
     fmt_asn1_time(OCSP_resp_get0_produced_at(bs), t, sizeof(t));
@@ -523,11 +535,7 @@ int as_cmd_check(int argc, char **argv)
         snprintf(as_cfg.ca_file, sizeof(as_cfg.ca_file), "%s", a.ca_file);
     if (a.timeout > 0)
         as_cfg.timeout = a.timeout;
-    /* The library's fetches hold the fork guard (refresher.h); as_fetch lets
-     * go of it while it waits on the network. */
-    as_fork_guard_enter();
     int status = diagnose(&a);
-    as_fork_guard_leave();
     fflush(stdout);
     return status;
 }

@@ -94,6 +94,10 @@ static void print_proc(const struct proc *p)
     readable(p->f.written, written, sizeof(written));
     printf("%s (pid %ld)%s, status written %s\n", p->f.program[0] ? p->f.program : "?",
            p->f.pid, p->live ? "" : ": GONE (stale status file)", written);
+    if (p->f.learned_uid >= 0)
+        printf("  refreshes as uid %ld certificates learned as uid %ld (no process with those "
+               "rights is left): this directory, the status and log files must be writable "
+               "by uid %ld\n", p->f.uid, p->f.learned_uid, p->f.uid);
     if (p->f.n == 0) {
         printf("  no certificate\n\n");
         return;

@@ -7,7 +7,9 @@
  * in a private temporary directory (removed at exit).  Checks: the loader
  * returns exactly the file's bytes, or nothing for an empty or oversized
  * file; verdicts have fuzz_check_verdict's properties; a stapled response
- * comes back byte for byte with its expiry; a refused one is deleted. */
+ * comes back byte for byte with its expiry; a refused one is deleted; the
+ * slot refuses only what is too large, older than what it held, or good
+ * after revoked. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -98,8 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         as_persist_drop(fp);
         FUZZ_CHECK(access(path, F_OK) != 0 && errno == ENOENT);
     } else {
-        int stored = as_slot_publish(slot, der, len, v.status, v.this_update, v.expires);
-        FUZZ_CHECK(stored == (len <= (size_t)as_cfg.max_response));
+        /* The slot lives across inputs: it refuses to go back in time, or
+         * from revoked to good (cache.h), and only that or a size refuses. */
+        time_t newest = 0;
+        as_slot_expires(slot, &newest);
+        time_t revoked_at = as_slot_revoked_at(slot);
+        enum as_publish r = as_slot_publish(slot, der, len, v.status, v.this_update, v.expires);
+        int stored = r == AS_PUBLISHED;
+        if (r == AS_PUBLISH_OLDER)
+            FUZZ_CHECK(v.this_update < newest);
+        else if (r == AS_PUBLISH_AFTER_REVOKED)
+            FUZZ_CHECK(revoked_at != 0 && v.status != V_OCSP_CERTSTATUS_REVOKED);
+        else
+            FUZZ_CHECK(stored == (len <= (size_t)as_cfg.max_response));
         if (stored) {
             unsigned char *copy = NULL;
             size_t clen = 0;

@@ -2,7 +2,7 @@
  * fakeresponder: a (mis)behaving HTTP server for OCSP / caIssuers tests.
  *
  * fakeresponder -port P -mode MODE [-file F] [-size N] [-log F]
- *               [-max-seconds S] [-bind ADDR] [-delay MS] [-peak F]
+ *               [-max-seconds S] [-bind ADDR] [-delay MS] [-peak F] [-ctype TYPE]
  *               [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]
  *               [-rsigner F -rkey F [-valid S] [-flaky]]
  *
@@ -10,14 +10,17 @@
  * IPv4 or IPv6 address -bind names; prints "listening on 127.0.0.1:P" (the
  * real port; "[::1]:P" for IPv6) on stdout once accepting, and
  * serves each connection on its own thread, one request per connection
- * ("Connection: close").  Each complete request appends "METHOD PATH\n" to the
- * -log file.  -delay MS: wait MS milliseconds after reading a request before
+ * ("Connection: close").  Each complete request appends "METHOD PATH SERIAL\n"
+ * to the -log file (SERIAL: of the OCSP request's first certificate, in hex
+ * as `openssl x509 -serial` prints it; "-" if the request is no OCSP one).
+ * -delay MS: wait MS milliseconds after reading a request before
  * answering it.  -peak F: F holds the largest number of requests at once so
  * far between being read and the end of their delay (rewritten when it
  * grows): never more than the client had open at that moment.  Exits 0 on SIGTERM/SIGINT or after -max-seconds (default 300).
  *
  * Modes:
- *   file       200 application/ocsp-response, body = -file (re-read per request)
+ *   file       200 application/ocsp-response (or -ctype's), body = -file (re-read
+ *              per request)
  *   dir        serve files by path below directory -file, 404 otherwise
  *   ocsp       a real OCSP responder: runs `openssl ocsp -index ... -reqin`
  *              per request (GET or POST), so -index is re-read every time
@@ -84,6 +87,7 @@ static struct {
     int flaky;
     long delay_ms;
     const char *peak;
+    const char *ctype;  /* mode file: the Content-Type sent */
     X509 *signer;       /* mode sign */
     EVP_PKEY *signkey;
 } opt = { .valid = 3600, .openssl = "openssl", .nmin = 60, .size = 100LL * 1024 * 1024 };
@@ -164,14 +168,45 @@ static int send_resp(int fd, int code, const char *ctype, const void *body, size
     return send_all(fd, body, len);
 }
 
+static long request_der(const struct req *r, unsigned char **der);
+
+/* The serial of the request's first CertID, in hex as `openssl x509
+ * -serial` prints it, into out; "-" if it is not an OCSP request. */
+static void request_serial(const struct req *r, char *out, size_t outlen)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    long len = request_der(r, &der);
+    OCSP_REQUEST *rq = NULL;
+    ASN1_INTEGER *serial = NULL;
+    BIGNUM *bn = NULL;
+    char *hex = NULL;
+
+    snprintf(out, outlen, "-");
+    p = der;
+    if (len > 0 && (rq = d2i_OCSP_REQUEST(NULL, &p, len)) != NULL &&
+        OCSP_request_onereq_count(rq) > 0 &&
+        OCSP_id_get0_info(NULL, NULL, NULL, &serial,
+                          OCSP_onereq_get0_id(OCSP_request_onereq_get0(rq, 0))) &&
+        (bn = ASN1_INTEGER_to_BN(serial, NULL)) != NULL && (hex = BN_bn2hex(bn)) != NULL)
+        snprintf(out, outlen, "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    OCSP_REQUEST_free(rq);
+    if (der != r->body)
+        free(der);
+}
+
+/* "METHOD PATH SERIAL" (SERIAL: request_serial's), a line per request. */
 static void log_request(const struct req *r)
 {
-    char *line;
+    char *line, serial[128];
     int fd, n;
 
     if (opt.log == NULL)
         return;
-    n = asprintf(&line, "%s %s\n", r->method, r->path);
+    request_serial(r, serial, sizeof(serial));
+    n = asprintf(&line, "%s %s %s\n", r->method, r->path, serial);
     if (n < 0)
         return;
     fd = open(opt.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -606,7 +641,8 @@ static void *conn_thread(void *arg)
             static const char msg[] = "fakeresponder: cannot read -file\n";
             send_resp(fd, 500, "text/plain", msg, sizeof(msg) - 1);
         } else {
-            send_resp(fd, 200, "application/ocsp-response", body, len);
+            send_resp(fd, 200, opt.ctype != NULL ? opt.ctype : "application/ocsp-response",
+                      body, len);
             free(body);
         }
         break;
@@ -710,7 +746,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fakeresponder -port P -mode MODE [-file F] [-size N] [-log F] "
-            "[-max-seconds S] [-bind ADDR] [-delay MS] [-peak F]\n"
+            "[-max-seconds S] [-bind ADDR] [-delay MS] [-peak F] [-ctype TYPE]\n"
             "       [-index F -ca F -rsigner F -rkey F [-nmin M] [-openssl PATH]]\n"
             "MODE: file dir ocsp status:N html garbage big hang slow reset redirect "
             "truncated trylater sign\n");
@@ -777,6 +813,7 @@ int main(int argc, char **argv)
         { "-bind", option_string, &bind_addr },
         { "-delay", option_long, &opt.delay_ms },
         { "-peak", option_string, &opt.peak },
+        { "-ctype", option_string, &opt.ctype },
         { NULL, NULL, NULL },
     };
 

@@ -5,12 +5,15 @@
  *        -out FILE.der [-status good|revoked|unknown] [-this SECONDS]
  *        [-next SECONDS | -no-next] [-respstatus successful|malformedrequest|
  *        internalerror|trylater|sigrequired|unauthorized] [-no-certs] [-sha256]
+ *        [-crit-ext response|single]
  *
  * -this/-next are offsets from now in seconds (may be negative).
  * Defaults: -status good -this -60 -next 3600.  CertID hash is SHA-1 unless
  * -sha256; the response is signed with SHA-256, responder ID by name, and
  * includes the signer cert unless -no-certs.  A non-successful -respstatus
  * writes a bare unsigned response (only -out is required then).
+ * -crit-ext adds an extension no client knows (OID 1.3.6.1.4.1.55555.1), marked
+ * critical, to the responseExtensions or to the SingleResponse.
  * Exit status 0 on success, 1 on any error (message on stderr), 2 on usage.
  */
 #include <errno.h>
@@ -35,7 +38,7 @@ static void usage(void)
             "[-next SECONDS | -no-next]\n"
             "       [-respstatus successful|malformedrequest|internalerror|"
             "trylater|sigrequired|unauthorized]\n"
-            "       [-no-certs] [-sha256]\n");
+            "       [-no-certs] [-sha256] [-crit-ext response|single]\n");
     exit(2);
 }
 
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
     int respstatus = OCSP_RESPONSE_STATUS_SUCCESSFUL;
     long this_off = -60, next_off = 3600;
     int no_next = 0, no_certs = 0, sha256 = 0;
+    const char *crit_ext = NULL;
     OCSP_RESPONSE *resp = NULL;
     unsigned char *der = NULL;
     int derlen, i;
@@ -132,6 +136,12 @@ int main(int argc, char **argv)
             keyf = v;
         } else if (strcmp(a, "-out") == 0) {
             outf = v;
+        } else if (strcmp(a, "-crit-ext") == 0) {
+            if (strcmp(v, "response") != 0 && strcmp(v, "single") != 0) {
+                fprintf(stderr, "mkresp: bad -crit-ext %s\n", v);
+                usage();
+            }
+            crit_ext = v;
         } else if (strcmp(a, "-this") == 0) {
             this_off = parse_long(a, v);
         } else if (strcmp(a, "-next") == 0) {
@@ -196,14 +206,31 @@ int main(int argc, char **argv)
             && (revtime = X509_gmtime_adj(NULL, this_off - 3600)) == NULL)
             die("cannot make revocation time");
 
+        OCSP_SINGLERESP *single;
+
         bs = OCSP_BASICRESP_new();
         if (bs == NULL
-            || OCSP_basic_add1_status(bs, id, status,
-                                      status == V_OCSP_CERTSTATUS_REVOKED
-                                          ? OCSP_REVOKED_STATUS_KEYCOMPROMISE
-                                          : OCSP_REVOKED_STATUS_NOSTATUS,
-                                      revtime, thisupd, nextupd) == NULL)
+            || (single = OCSP_basic_add1_status(bs, id, status,
+                                                status == V_OCSP_CERTSTATUS_REVOKED
+                                                    ? OCSP_REVOKED_STATUS_KEYCOMPROMISE
+                                                    : OCSP_REVOKED_STATUS_NOSTATUS,
+                                                revtime, thisupd, nextupd)) == NULL)
             die("OCSP_basic_add1_status failed");
+        if (crit_ext != NULL) {
+            /* an extension no client knows, marked critical */
+            ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1);
+            ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+            X509_EXTENSION *ext = NULL;
+
+            if (oid == NULL || val == NULL || !ASN1_OCTET_STRING_set(val, (const unsigned char *)"\x05\x00", 2)
+                || (ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, val)) == NULL
+                || !(strcmp(crit_ext, "response") == 0 ? OCSP_BASICRESP_add_ext(bs, ext, -1)
+                                                       : OCSP_SINGLERESP_add_ext(single, ext, -1)))
+                die("cannot add the critical extension");
+            X509_EXTENSION_free(ext);
+            ASN1_OCTET_STRING_free(val);
+            ASN1_OBJECT_free(oid);
+        }
         if (!OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL,
                              no_certs ? OCSP_NOCERTS : 0))
             die("OCSP_basic_sign failed (does the key match the signer cert?)");

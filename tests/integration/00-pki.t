@@ -115,7 +115,10 @@ check "a silent client does not block others" curl -fsS -m 5 -o /dev/null "$url"
 stop_bg idle
 check "POST with body logged" curl -fsS -o /dev/null --data-binary @"$T/req.der" "$url"
 is "$(count_requests "$FAKE_LOG")" 4 "count_requests"
-is "$(tail -n1 "$FAKE_LOG")" "POST /x" "log line is METHOD PATH"
+is "$(tail -n1 "$FAKE_LOG")" "POST /x $(serial leaf-rsa)" "log line is METHOD PATH SERIAL"
+check "a GET is logged with its certificate's serial too" \
+    grep -q "^GET /[^ ]* $(serial leaf-rsa)\$" "$T/ocsp-$dport.requests"
+is "$(requests_for "$T/ocsp-$dport.requests" leaf-sni)" 1 "requests_for counts by serial"
 stop_bg f1
 
 start_fake f2 "$fp" status:503

@@ -101,7 +101,23 @@ is "$RC/$(line responder)" "0/http://127.0.0.1:$FAKE_PORT/ (from AUTOSTAPLE_RESP
 is "$(line nextUpdate)" "none (the library applies AUTOSTAPLE_MAX_AGE, 600 s)" "no nextUpdate: said so"
 until=$(date -u -d "@$(($(date -u -d "$(line thisUpdate)" +%s) + 600))" '+%Y-%m-%d %H:%M:%S UTC')
 is "$(line verdict)" "good: verified; the library would staple it until $until" "no nextUpdate: good until thisUpdate + AUTOSTAPLE_MAX_AGE"
+AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_MAX_AGE=864000 run_check nonext10 "$AS_PKI/leaf-rsa-full.pem"
+is "$(line nextUpdate)" "none (the library applies one day, the most a client allows, not AUTOSTAPLE_MAX_AGE's 864000 s)" \
+    "no nextUpdate, AUTOSTAPLE_MAX_AGE of 10 days: one day, said so"
+until=$(date -u -d "@$(($(date -u -d "$(line thisUpdate)" +%s) + 86400))" '+%Y-%m-%d %H:%M:%S UTC')
+is "$(line verdict)" "good: verified; the library would staple it until $until" \
+    "no nextUpdate, AUTOSTAPLE_MAX_AGE of 10 days: good until thisUpdate + one day"
 stop_bg fake-nonext
+
+# What came off the network is printed escaped: a Content-Type with a
+# terminal escape sequence reaches the terminal as text.
+start_fake fake-ctype 0 file -file "$T/nonext.der" -ctype "$(printf 'application/ocsp-response[2J]0;owned')"
+AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" run_check ctype "$AS_PKI/leaf-rsa-full.pem"
+check "a hostile Content-Type: no escape character reaches the output" \
+    bash -c "! grep -q \$'\033' '$T/ctype.out' && ! grep -q \$'\007' '$T/ctype.out'"
+like "$(line http)" '^status 200, content type application/ocsp-response\\x1b\[2J\\x1b\]0;owned\\x07, ' \
+    "a hostile Content-Type: shown escaped"
+stop_bg fake-ctype
 
 # ---------------------------------------------------------------- no verified answer
 # bad NAME EXIT-STEP-ERE VERDICT-ERE MODE [FAKE ARGS...]: a fake responder in

@@ -129,7 +129,7 @@ good_response longok
 start_shim_s_server longok "$T/longok"
 n=$((17 + ${#FAKE_PORT} + ${#path}))
 check "a URL of $n bytes: stapled" wait_for_staple good "$PORT" 5
-like "$(head -n1 "$FAKE_LOG")" "^POST $path\$" "a URL of $n bytes: POSTed to it"
+like "$(head -n1 "$FAKE_LOG")" "^POST $path [0-9A-F]+\$" "a URL of $n bytes: POSTed to it"
 
 # An IPv6 literal, if this machine has the IPv6 loopback.
 start_bg v6 "$FAKERESPONDER" -port 0 -bind ::1 -mode file -file "$T/v6.der" -log "$T/v6.requests" \

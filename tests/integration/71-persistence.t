@@ -66,6 +66,20 @@ like "$(cat "$T/writable.log")" "warning: ignoring $cache/$fp.ocsp" "and it is r
 stop_bg writable
 chmod 0644 "$cache/$fp.ocsp"
 
+chmod 0664 "$cache/$fp.ocsp"
+start_shim_s_server groupfile leaf-rsa AUTOSTAPLE_CACHE_DIR="$cache"
+is "$(staple_of "$PORT")" none "a cache file its group may write: not used"
+like "$(cat "$T/groupfile.log")" "warning: ignoring $cache/$fp.ocsp" "and it is reported"
+stop_bg groupfile
+chmod 0644 "$cache/$fp.ocsp"
+
+chmod 0775 "$cache"
+start_shim_s_server groupDir leaf-rsa AUTOSTAPLE_CACHE_DIR="$cache"
+is "$(staple_of "$PORT")" none "a cache directory its group may write: not used (a plant for the next start)"
+like "$(cat "$T/groupDir.log")" "warning: refusing the cache directory $cache .*writable by its group" \
+    "and it is reported"
+stop_bg groupDir
+
 chmod 0777 "$cache"
 start_shim_s_server openDir leaf-rsa AUTOSTAPLE_CACHE_DIR="$cache"
 is "$(staple_of "$PORT")" none "a world-writable cache directory: not used"

@@ -36,7 +36,7 @@ expected() {
         "644 $p/lib/libautostaple-core.so" "644 $p/share/man/man1/autostaple.1" \
         "644 $p/share/man/man7/libautostaple.7" "644 $p/share/doc/autostaple/README.md" \
         "644 $p/share/doc/autostaple/configuration.md" "644 $p/share/doc/autostaple/PERFORMANCE.md" \
-        "644 $p/share/doc/autostaple/design.md" | sort
+        "644 $p/share/doc/autostaple/design.md" "644 $p/share/doc/autostaple/deploying.md" | sort
 }
 files_in() { (cd "$1" && find . ! -type d -printf '%m %P\n' | sort); }
 

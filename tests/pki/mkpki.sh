@@ -59,6 +59,13 @@ noCheck = ignored
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 
+[ocsp_ca_signer]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, keyCertSign
+extendedKeyUsage = OCSPSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
 [ocsp_noeku]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -102,7 +109,7 @@ selfsign() {
 
 # RSA keygen dominates the run time: generate all keys up front, in parallel.
 pids=()
-for k in root inter ocsp-signer ocsp-noeku rogue-ca rogue-signer leaf-rsa leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client; do
+for k in root inter ocsp-signer ocsp-ca-signer ocsp-noeku rogue-ca rogue-signer leaf-rsa leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client; do
     genrsa "$WORK/$k.key" & pids+=($!)
 done
 ec_key leaf-ec.key
@@ -119,6 +126,8 @@ openssl x509 -in inter.pem -outform DER -out inter.der
 # --- OCSP signers ---
 rsa_key ocsp-signer.key
 issue ocsp-signer "/CN=autostaple ocsp signer" ocsp_signer inter 30
+rsa_key ocsp-ca-signer.key
+issue ocsp-ca-signer "/CN=autostaple ocsp signer that is a CA" ocsp_ca_signer inter 30
 rsa_key ocsp-noeku.key
 issue ocsp-noeku "/CN=autostaple ocsp signer without EKU" ocsp_noeku inter 30
 selfsign rogue-ca "/CN=autostaple rogue CA"

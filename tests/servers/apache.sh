@@ -27,6 +27,13 @@
 # Apache and its children get their own session and process group.  Kill it
 # by pid, not by the caller's process group.
 #
+# APACHE_START=k: "apache2 -k start", as apachectl and Debian's
+# apache2.service run it: Apache detaches (its first process exits, the
+# parent carries on in a session of its own) and this script returns once it
+# has; the parent's pid is in DIR/httpd.pid.  Stop it by that pid, or with
+# "apache2 -f DIR/httpd.conf -k stop"; "-k graceful" restarts gracefully.
+# APACHE_MPM=event: mpm_event (threaded children) instead of mpm_prefork.
+#
 # Running as root: httpd refuses to serve as root, so the children run as
 # User/Group www-data (APACHE_USER/APACHE_GROUP override this).  The
 # certificates, keys, logs and mutex/shm files are opened by the root
@@ -53,7 +60,9 @@ for f in "$cert" "$key"; do
     [ -r "$f" ] || { echo "$0: cannot read $f" >&2; exit 2; }
 done
 [ -x "$apache" ] || { echo "$0: $apache not found (apt-get install apache2)" >&2; exit 2; }
-for m in mpm_prefork authz_core socache_shmcb ssl status; do
+mpm=${APACHE_MPM:-prefork}
+case $mpm in prefork|event) ;; *) echo "$0: bad APACHE_MPM: $mpm" >&2; exit 2 ;; esac
+for m in "mpm_$mpm" authz_core socache_shmcb ssl status; do
     [ -f "$mods/mod_$m.so" ] || { echo "$0: $mods/mod_$m.so missing" >&2; exit 2; }
 done
 
@@ -79,7 +88,7 @@ ErrorLog "$dir/error.log"
 LogLevel info
 Mutex file:$dir default
 
-LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so
+LoadModule mpm_${mpm}_module $mods/mod_mpm_$mpm.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule ssl_module $mods/mod_ssl.so
@@ -88,9 +97,13 @@ LoadModule status_module $mods/mod_status.so
 $user_lines
 
 StartServers $children
-MinSpareServers 1
-MaxSpareServers $((children > 4 ? children : 4))
-MaxRequestWorkers 16
+$(if [ "$mpm" = prefork ]; then
+    printf 'MinSpareServers 1\nMaxSpareServers %s\nMaxRequestWorkers 16\n' \
+        "$((children > 4 ? children : 4))"
+else
+    printf 'ThreadsPerChild 4\nMinSpareThreads 4\nMaxSpareThreads %s\nServerLimit %s\nMaxRequestWorkers %s\n' \
+        "$((children * 4))" "$((children > 4 ? children : 4))" "$((children > 4 ? children * 4 : 16))"
+fi)
 Timeout 10
 KeepAlive Off
 
@@ -127,4 +140,8 @@ if ! env -u LD_PRELOAD "$apache" -t -f "$dir/httpd.conf" >"$dir/apache-t.log" 2>
     exit 1
 fi
 
-exec "$apache" -f "$dir/httpd.conf" -DNO_DETACH
+if [ "${APACHE_START:-}" = k ]; then
+    "$apache" -f "$dir/httpd.conf" -k start
+else
+    exec "$apache" -f "$dir/httpd.conf" -DNO_DETACH
+fi

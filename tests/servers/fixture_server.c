@@ -11,8 +11,9 @@
  *                  [-sni-list FILE] [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]
  *                  [-tls 1.2|1.3] [-threads N] [-max-seconds S]
  *                  [-reload-on-hup] [-verify-client CAFILE]
- *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]
- *                  [-user NAME] [-chroot DIR]
+ *                  [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]
+ *                  [-daemon3]] [-user NAME] [-chroot DIR] [-fork-probe]
+ *                  [-exec-per-conn] [-exec-probe]
  *
  * MODE (how the primary certificate is loaded; default "use"):
  *   use            PEM_read_X509 + SSL_CTX_use_certificate, chain with
@@ -91,6 +92,18 @@
  *   after 30 s).  The daemon then listens and serves in the chosen model and
  *   removes PIDFILE when it exits, if it still can.  Relative PIDFILE, FILE
  *   and DIR (-chroot) names are taken from the starting directory.
+ *   -daemon3: daemonize with glibc's daemon(3) instead (one fork; the
+ *   original process leaves at once with _exit, before PIDFILE is written).
+ * -exec-per-conn: as -fork-per-conn, but each child execs this program
+ *   again (same arguments, with -serve-fd N for the connection instead of
+ *   -exec-per-conn), which loads the certificates afresh and serves that
+ *   one connection.
+ * -fork-probe: after each connection, the process that served it forks a
+ *   child that exits at once (as a CGI or a piped logger would) and prints
+ *   "fork probe: fork took N ms".
+ * -exec-probe: after each connection, the process that served it runs a
+ *   shell (as a CGI would) that lists the descriptors it inherited on stderr:
+ *   "exec probe: fd N -> TARGET" for each, then "exec probe: done".
  * -user NAME (root only): setgroups(0), setgid and setuid to NAME's ids,
  *   printing "dropped to uid N".  -chroot DIR (root only): chroot(DIR) and
  *   chdir("/") just before, printing "chrooted to DIR".  Both happen after
@@ -188,6 +201,12 @@ static struct config {
     int prefork;                   /* number of worker processes, 0 = none */
     int fork_per_conn;
     const char *pidfile;           /* -daemonize (absolute) */
+    int daemon3;                   /* -daemon3: daemonize with daemon(3) */
+    int exec_per_conn;             /* -exec-per-conn */
+    int serve_fd;                  /* -serve-fd N (set by -exec-per-conn), -1 if none */
+    char **argv;                   /* as given, for -exec-per-conn */
+    int fork_probe;                /* -fork-probe */
+    int exec_probe;                /* -exec-probe */
     const char *log_file;          /* -log (absolute) */
     const char *user;              /* -user */
     uid_t uid;
@@ -261,7 +280,8 @@ static void usage(void)
             "         [-own-cb staple:FILE|nostaple|nack|fatal] [-own-cb-early]\n"
             "         [-tls 1.2|1.3] [-threads N] [-max-seconds S] [-reload-on-hup]\n"
             "         [-verify-client CAFILE]\n"
-            "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE]]\n"
+            "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE] [-daemon3]]\n"
+            "         [-fork-probe] [-exec-probe] [-exec-per-conn]\n"
             "         [-user NAME] [-chroot DIR]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
@@ -997,6 +1017,45 @@ static const char response[] =
     "\r\n"
     "hello\n";
 
+/* -fork-probe: what a CGI or a piped logger costs the serving process: a
+ * fork whose child exits at once, timed from the call to its return. */
+static void probe_fork(void)
+{
+    double t0 = now_mono();
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(0);
+    if (pid < 0) {
+        logmsg("fork probe: fork: %s", strerror(errno));
+        return;
+    }
+    logmsg("fork probe: fork took %.0f ms", (now_mono() - t0) * 1000);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* -exec-probe: what a program this process executes inherits (a CGI): a
+ * shell that prints "exec probe: fd N -> TARGET" on stderr for each of its
+ * descriptors, then "exec probe: done". */
+static void probe_exec(void)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c",
+              "for f in /proc/$$/fd/*; do echo \"exec probe: fd ${f##*/} -> $(readlink $f)\" >&2; "
+              "done; echo 'exec probe: done' >&2", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) {
+        logmsg("exec probe: fork: %s", strerror(errno));
+        return;
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
 static void serve_conn(int fd)
 {
     struct ctxset *set = acquire_set();
@@ -1080,6 +1139,10 @@ out:
     SSL_free(ssl);
     close(fd);
     release_set(set);
+    if (cfg.fork_probe)
+        probe_fork();
+    if (cfg.exec_probe)
+        probe_exec();
 }
 
 static void fork_conn(int fd);
@@ -1244,6 +1307,8 @@ static void parse_args(int argc, char **argv)
     size_t m;
 
     cfg.port = -1;
+    cfg.serve_fd = -1;
+    cfg.argv = argv;
     cfg.mode = LOAD_USE;
     cfg.max_seconds = 300;
     for (i = 1; i < argc; i++) {
@@ -1260,6 +1325,22 @@ static void parse_args(int argc, char **argv)
         }
         if (strcmp(o, "-fork-per-conn") == 0) {
             cfg.fork_per_conn = 1;
+            continue;
+        }
+        if (strcmp(o, "-daemon3") == 0) {
+            cfg.daemon3 = 1;
+            continue;
+        }
+        if (strcmp(o, "-exec-per-conn") == 0) {
+            cfg.exec_per_conn = cfg.fork_per_conn = 1;
+            continue;
+        }
+        if (strcmp(o, "-fork-probe") == 0) {
+            cfg.fork_probe = 1;
+            continue;
+        }
+        if (strcmp(o, "-exec-probe") == 0) {
+            cfg.exec_probe = 1;
             continue;
         }
         if (v == NULL) {
@@ -1323,6 +1404,8 @@ static void parse_args(int argc, char **argv)
             cfg.client_ca = v;
         } else if (strcmp(o, "-prefork") == 0) {
             cfg.prefork = parse_int(v, 1, MAX_WORKERS, "worker count");
+        } else if (strcmp(o, "-serve-fd") == 0) {
+            cfg.serve_fd = atoi(v);
         } else if (strcmp(o, "-daemonize") == 0) {
             cfg.pidfile = v;
         } else if (strcmp(o, "-log") == 0) {
@@ -1348,8 +1431,8 @@ static void parse_args(int argc, char **argv)
         fprintf(stderr, "fixture_server: -fork-per-conn goes with neither -prefork nor -threads\n");
         usage();
     }
-    if (cfg.log_file != NULL && cfg.pidfile == NULL) {
-        fprintf(stderr, "fixture_server: -log goes with -daemonize\n");
+    if ((cfg.log_file != NULL || cfg.daemon3) && cfg.pidfile == NULL) {
+        fprintf(stderr, "fixture_server: -log and -daemon3 go with -daemonize\n");
         usage();
     }
     if ((cfg.user != NULL || cfg.chroot_dir != NULL) && geteuid() != 0) {
@@ -1599,6 +1682,33 @@ static void serve(int handle_hup, const char *ready_msg)
 }
 
 /* -fork-per-conn: a child does the handshake and the reply, then _exit(0). */
+/* -exec-per-conn, in the child: this program again, with the same
+ * arguments less -exec-per-conn, serving fd (-serve-fd): it loads every
+ * certificate afresh, as a mail server's or a proxy's per-connection
+ * process does.  Never returns. */
+static void exec_for_conn(int fd)
+{
+    char fdarg[16], **args;
+    int n = 0, i;
+
+    for (i = 0; cfg.argv[i] != NULL; i++)
+        ;
+    args = calloc((size_t)i + 3, sizeof(*args));
+    if (args == NULL)
+        _exit(1);
+    for (i = 0; cfg.argv[i] != NULL; i++)
+        if (strcmp(cfg.argv[i], "-exec-per-conn") != 0)
+            args[n++] = cfg.argv[i];
+    snprintf(fdarg, sizeof(fdarg), "%d", fd);
+    if (fcntl(fd, F_SETFD, 0) < 0) /* accepted close-on-exec */
+        _exit(1);
+    args[n++] = "-serve-fd";
+    args[n++] = fdarg;
+    execv("/proc/self/exe", args);
+    logmsg("exec: %s", strerror(errno));
+    _exit(1);
+}
+
 static void fork_conn(int fd)
 {
     pid_t parent = getpid(), pid;
@@ -1621,6 +1731,8 @@ static void fork_conn(int fd)
         if (!drop_privileges())
             _exit(1);
         tie_to_parent(parent);
+        if (cfg.exec_per_conn)
+            exec_for_conn(fd);
         rearm_alarm();
         serve_conn(fd);
         _exit(0);
@@ -1843,6 +1955,25 @@ static void close_every_fd(void)
 static void daemonize(void)
 {
     pid_t first, daemon_pid = -1;
+    if (cfg.daemon3) {
+        /* glibc's daemon(3): fork, the parent leaves with _exit (no exit
+         * handler runs), the child calls setsid (inside libc) */
+        if (daemon(0, 1) != 0) {
+            logmsg("daemon: %s", strerror(errno));
+            exit(1);
+        }
+        close_every_fd();
+        if (open("/dev/null", O_RDWR) != 0 || dup2(0, 1) != 1)
+            _exit(1);
+        if ((cfg.log_file != NULL
+             ? open(cfg.log_file, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY, 0644)
+             : dup2(0, 2)) != 2)
+            _exit(1);
+        if (!write_pidfile())
+            exit(1);
+        rearm_alarm();
+        return;
+    }
     double until;
     ssize_t n;
     int p[2], st, fd;
@@ -1948,6 +2079,11 @@ int main(int argc, char **argv)
     if (current_set == NULL) {
         logmsg("cannot set up the TLS contexts (-load %s)", mode_names[cfg.mode]);
         return 1;
+    }
+    if (cfg.serve_fd >= 0) {
+        serve_conn(cfg.serve_fd);
+        release_set(current_set);
+        return 0;
     }
     if (cfg.pidfile != NULL)
         daemonize();

@@ -29,6 +29,14 @@
 # and the pid file is written by the master.  nginx chowns the temp dirs to
 # the worker user itself.
 #
+# NGINX_DAEMON=1: "daemon on;", as Debian's nginx.service runs it: this
+# script runs nginx, which forks, lets its first process exit and carries on
+# as a session leader; the script returns once nginx has, and the master's
+# pid is in DIR/nginx.pid.  Stop it by that pid.
+#
+# Every DIR/conf.d/*.conf is included in the http block: a test adds a
+# server there and reloads (SIGHUP to the master).
+#
 # nginx clears the environment of its workers except TZ and variables named
 # by "env" directives.  LD_PRELOAD is already mapped by then, but a library
 # that reads its settings lazily with getenv() would not see them, so
@@ -73,11 +81,15 @@ fi
 # env directives for the library's variables (names are [A-Za-z0-9_] only)
 env_lines=$(env | sed -n 's/^\(LD_PRELOAD\|AUTOSTAPLE_[A-Za-z0-9_]*\)=.*/env \1;/p')
 
+daemon=off
+[ "${NGINX_DAEMON:-0}" = 1 ] && daemon=on
+mkdir -p "$dir/conf.d"
+
 cat > "$dir/nginx.conf" <<EOF
 # written by tests/servers/nginx.sh
 $user_line
 $procs
-daemon off;
+daemon $daemon;
 pid $dir/nginx.pid;
 lock_file $dir/nginx.lock;
 error_log $dir/error.log info;
@@ -95,6 +107,7 @@ http {
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
     keepalive_timeout 5;
+    include $dir/conf.d/*.conf;
 
     server {
         listen 127.0.0.1:$port ssl;
@@ -117,4 +130,8 @@ if ! env -u LD_PRELOAD "$nginx" -t -q -c "$dir/nginx.conf" -p "$dir" 2>"$dir/ngi
     exit 1
 fi
 
-exec "$nginx" -c "$dir/nginx.conf" -p "$dir"
+if [ "$daemon" = on ]; then
+    "$nginx" -c "$dir/nginx.conf" -p "$dir"
+else
+    exec "$nginx" -c "$dir/nginx.conf" -p "$dir"
+fi

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ocsp.h>
 
 #include "cache.h"
 #include "ptrmap.h"
@@ -43,7 +44,8 @@ int main(void)
     ok(!as_slot_copy(s, now, &out, &len), "an empty slot staples nothing");
     is_long(as_slot_expires(s, NULL), 0, "and holds nothing");
 
-    ok(as_slot_publish(s, (const unsigned char *)"abc", 3, 0, now - 10, now + 100), "publish");
+    ok(as_slot_publish(s, (const unsigned char *)"abc", 3, 0, now - 10, now + 100) == AS_PUBLISHED,
+       "publish");
     ok(as_slot_copy(s, now, &out, &len) && len == 3 && memcmp(out, "abc", 3) == 0,
        "a fresh response is copied");
     OPENSSL_free(out);
@@ -53,9 +55,11 @@ int main(void)
     is_long(as_slot_expires(s, &this_update), now + 100, "expiry is reported");
     is_long(this_update, now - 10, "and thisUpdate");
     unsigned char big[101] = { 0 };
-    ok(!as_slot_publish(s, big, sizeof(big), 0, now, now + 100), "too large for a slot: refused");
+    ok(as_slot_publish(s, big, sizeof(big), 0, now, now + 100) == AS_PUBLISH_TOO_LARGE,
+       "too large for a slot: refused");
 
-    ok(as_slot_publish(s, (const unsigned char *)"wxyz", 4, 1, now, now + 200), "republish");
+    ok(as_slot_publish(s, (const unsigned char *)"wxyz", 4, 0, now, now + 200) == AS_PUBLISHED,
+       "republish");
     ok(as_slot_copy(s, now + 150, &out, &len) && len == 4 && memcmp(out, "wxyz", 4) == 0,
        "a newer response replaces the old one");
     OPENSSL_free(out);
@@ -76,7 +80,42 @@ int main(void)
        "the fetcher role can be handed over");
     ok(!as_slot_take_over(s, getpid(), 1), "only by whoever names the current holder");
 
-    /* Four slots fit in the mapping; more are private to this process. */
+    /* Truth only goes forward: not back to an older thisUpdate, not from
+     * revoked to good, whoever publishes. */
+    struct as_slot *t = as_slot_new();
+    const unsigned char *r = (const unsigned char *)"resp";
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now, now + 100) == AS_PUBLISHED,
+       "monotonic: good at thisUpdate T");
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now, now + 100) == AS_PUBLISHED,
+       "monotonic: the same thisUpdate again (a refresh that got the same answer)");
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now - 1, now + 500) == AS_PUBLISH_OLDER,
+       "monotonic: an older thisUpdate is refused, even valid for longer");
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_REVOKED, now + 10, now + 100) == AS_PUBLISHED,
+       "monotonic: revoked, newer: taken");
+    is_long(as_slot_revoked_at(t), now + 10, "monotonic: the revocation is remembered");
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now + 20, now + 100) ==
+       AS_PUBLISH_AFTER_REVOKED, "monotonic: good after revoked is refused, even newer");
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now - 600, now + 100) == AS_PUBLISH_OLDER,
+       "monotonic: and the old good replayed is refused as older");
+    int st;
+    time_t tu, ex;
+    ok(as_slot_held(t, &st, &tu, &ex) && st == V_OCSP_CERTSTATUS_REVOKED && tu == now + 10,
+       "monotonic: the revocation stays held");
+    ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_REVOKED, now + 30, now + 200) == AS_PUBLISHED,
+       "monotonic: a newer revocation is taken");
+    is_long(as_slot_revoked_at(t), now + 10, "monotonic: the first revocation is kept");
+    pid_t sharer = fork();
+    if (sharer == 0)
+        _exit(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now + 40, now + 300) ==
+              AS_PUBLISH_AFTER_REVOKED ? 0 : 1);
+    waitpid(sharer, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "monotonic: another process sharing the slot is refused too");
+    ok(as_slot_held(t, &st, &tu, &ex) && st == V_OCSP_CERTSTATUS_REVOKED,
+       "monotonic: and the revocation stays held for every process");
+
+    /* Four slots fit in the mapping (two taken above); more are private to
+     * this process. */
     int handed = 1;
     for (int i = 0; i < 6; i++)
         handed &= as_slot_new() != NULL;

@@ -49,7 +49,7 @@ int main(void)
     for (int i = 0; i < SLOTS; i++) {
         made &= (slot[i] = as_slot_new()) != NULL;
         fill(buf, size_of(i, 0), i, 0);
-        stored &= as_slot_publish(slot[i], buf, size_of(i, 0), 0, now, now + 100);
+        stored &= as_slot_publish(slot[i], buf, size_of(i, 0), 0, now, now + 100) == AS_PUBLISHED;
     }
     ok(made && stored, "%d slots, each with a response of its own size", SLOTS);
     int all = 1;
@@ -64,7 +64,7 @@ int main(void)
         if (len > CAPACITY)
             len = CAPACITY;
         fill(buf, len, i, 1);
-        stored &= as_slot_publish(slot[i], buf, len, 0, now, now + 100);
+        stored &= as_slot_publish(slot[i], buf, len, 0, now, now + 100) == AS_PUBLISHED;
     }
     all = 1;
     for (int i = 0; i < SLOTS; i++) {
@@ -74,7 +74,7 @@ int main(void)
     ok(stored && all, "after growing, shrinking and moving, each holds its newest response");
 
     fill(buf, CAPACITY + 1, 0, 2);
-    ok(!as_slot_publish(slot[1], buf, CAPACITY + 1, 0, now, now + 100),
+    ok(as_slot_publish(slot[1], buf, CAPACITY + 1, 0, now, now + 100) == AS_PUBLISH_TOO_LARGE,
        "over the limit: refused");
     ok(holds(slot[1], 1, 1, size_of(1, 1)), "and the held response stays");
 
@@ -103,7 +103,7 @@ int main(void)
         for (int r = 0; r < 3 && all; r++) {
             size_t len = r == 1 ? 4500 : 10 + (size_t)r;
             fill(buf, len, i, r);
-            all &= as_slot_publish(slot[i], buf, len, 0, now, now + 100) &&
+            all &= as_slot_publish(slot[i], buf, len, 0, now, now + 100) == AS_PUBLISHED &&
                    holds(slot[i], i, r, len);
         }
     }

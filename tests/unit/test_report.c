@@ -79,6 +79,7 @@ int main(void)
           .last_result = "", .last_error = "" },
     };
     struct as_process_view p = { .pid = 1234, .program = "nginx", .start_ticks = 987654,
+                                 .uid = 0, .learned_uid = -1,
                                  .now = 1700000100, .fetches = 7, .staples = 45, .unstapled = 4 };
     p.failures[AS_FAIL_CONNECT] = 2;
 
@@ -91,6 +92,8 @@ int main(void)
     is_long((long)f.start_ticks, 987654, "start time");
     is_str(f.program, "nginx", "program");
     is_str(f.written, "2023-11-14T22:15:00Z", "written");
+    is_long(f.uid, 0, "the uid it refreshes with");
+    is_long(f.learned_uid, -1, "no other uid its certificates were learned with");
     is_long((long)f.n, 2, "two certificates");
     if (f.n == 2) {
         is_str(f.certs[0].subject, "/CN=good.test/O=a \"quoted\" \\ name", "subject, backslash and all");
@@ -108,6 +111,16 @@ int main(void)
     free(text);
     ok(!as_status_parse("pid: 12\n", &f), "text without the first line is not a status file");
     ok(!as_status_parse("autostaple-status: 1\nprogram: x\n", &f), "nor one without a pid");
+
+    p.uid = 102;
+    p.learned_uid = 0;
+    text = format(as_status_write, &p, certs, 1);
+    ok(as_status_parse(text, &f) && f.uid == 102 && f.learned_uid == 0,
+       "refreshing without the rights the certificates were learned with: both uids");
+    as_status_free(&f);
+    free(text);
+    p.uid = 0;
+    p.learned_uid = -1;
 
     certs[0].max_age = 1;
     text = format(as_status_write, &p, certs, 1);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Response verification (shim/ocsp_verify.c) on responses built by mkresp:
-# every check of FIELD.md's "What must hold before a response is stapled".
+# every check of what must hold before a response is stapled (shim/ocsp_verify.c).
 . "$AS_SRC/tests/lib.sh"
 VERIFY=$AS_BUILD/tests/unit/verify_tool
 
@@ -29,6 +29,18 @@ like "$(verdict leaf-rsa -this -172800 -no-next)" '^refused: .*maximum age' \
     "no nextUpdate and two days old: refused"
 like "$(verdict leaf-rsa -next 2592000)" '^ok good expires_in=86[0-9]{4}$' \
     "a 30-day response is capped at thisUpdate + 10 days"
+mkresp_for leaf-rsa "$T/nonext.der" -no-next
+like "$("$VERIFY" "$T/nonext.der" "$AS_PKI/leaf-rsa.pem" "$AS_PKI/inter.pem" 0 864000)" \
+    '^ok good expires_in=8[0-9]{4}$' \
+    "no nextUpdate, AUTOSTAPLE_MAX_AGE of 10 days: still one day at most (Firefox's rule)"
+like "$("$VERIFY" "$T/nonext.der" "$AS_PKI/leaf-rsa.pem" "$AS_PKI/inter.pem" 0 3600)" \
+    '^ok good expires_in=3[0-9]{3}$' "no nextUpdate, AUTOSTAPLE_MAX_AGE of an hour: an hour"
+like "$(verdict leaf-rsa $(signer ocsp-ca-signer))" '^refused: signed by a delegated responder that is a CA' \
+    "delegated signer with OCSPSigning that is a CA (Firefox: CA used as end entity)"
+like "$(verdict leaf-rsa -crit-ext response)" '^refused: a critical extension' \
+    "an unknown critical response extension (Firefox refuses it)"
+like "$(verdict leaf-rsa -crit-ext single)" '^refused: a critical extension' \
+    "an unknown critical extension in our SingleResponse (Firefox refuses it)"
 like "$(verdict leaf-rsa $(signer rogue-signer))" '^refused: signature or signer' \
     "signed by an unrelated key"
 like "$(verdict leaf-rsa $(signer rogue-ca))" '^refused: signature or signer' \

@@ -1,0 +1,46 @@
+#!/bin/bash
+# A program the server executes while a fetch is under way (a CGI, a piped
+# logger) inherits none of the library's descriptors: the connection to the
+# responder is close-on-exec from its creation.  The fixture executes a shell
+# after each connection it serves, which lists the descriptors it got; the
+# responder hangs, so the fetch's connection is open meanwhile.
+. "$AS_SRC/tests/lib.sh"
+
+# Under a sanitizer a fork waits for the fetch to end (the fork guard is kept
+# while waiting on the network, refresher.c): there is no fetch under way
+# left to inherit by the time the program runs.
+sanitized && skip_all "under a sanitizer a fork waits for the fetch (sanitized.h)"
+
+# responder_inodes PORT: the socket inodes of the TCP connections to
+# 127.0.0.1:PORT (any state), from /proc/net/tcp
+responder_inodes() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p=":$hex" 'NR > 1 && substr($3, length($3) - 4) == p { print $10 }' /proc/net/tcp
+}
+# inherited LOG: the socket inodes the probe's shell listed
+inherited() { sed -n 's/^exec probe: fd [0-9]* -> socket:\[\([0-9]*\)\]$/\1/p' "$1"; }
+
+for scheme in http https; do
+    start_fake "hang-$scheme" 0 hang
+    PORT=$(free_port)
+    start_bg "exec-$scheme" env AUTOSTAPLE_RESPONDER="$scheme://127.0.0.1:$FAKE_PORT/" \
+        AUTOSTAPLE_STARTUP_WAIT=0 AUTOSTAPLE_TIMEOUT=20 LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" \
+        -port "$PORT" -max-seconds 60 -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" \
+        -chain "$AS_PKI/chain.pem" -exec-probe
+    wait_for_log "$T/exec-$scheme.log" '^ready' 10 || _as_infra_fail "fixture" "$T/exec-$scheme.log"
+    # the fetch is under way: its connection to the responder is open
+    check "$scheme: the fetch's connection to the responder is open" \
+        eventually 5 test -n "$(responder_inodes "$FAKE_PORT")"
+    staple_of "$PORT" >/dev/null
+    wait_for_log "$T/exec-$scheme.log" '^exec probe: done' 10 ||
+        _as_infra_fail "exec probe" "$T/exec-$scheme.log"
+    conn=$(responder_inodes "$FAKE_PORT" | tr '\n' ' ')
+    got=$(inherited "$T/exec-$scheme.log" | tr '\n' ' ')
+    leaked=''
+    for i in $conn; do [[ " $got " == *" $i "* ]] && leaked="$leaked $i"; done
+    is "$leaked" "" "$scheme: the executed program inherits no connection to the responder (responder: $conn; inherited sockets: $got)"
+    stop_bg "exec-$scheme"
+    stop_bg "hang-$scheme"
+done
+done_testing
