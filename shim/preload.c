@@ -463,9 +463,12 @@ static void bind_libc(void)
 #undef BIND_LIBC
 }
 
+static pthread_once_t libc_once = PTHREAD_ONCE_INIT;
+
+/* The real libc function for a hook, every one bound at the first use of
+ * any; abort if it is missing. */
 #define REAL_LIBC(name) \
-    ({ static pthread_once_t once_ = PTHREAD_ONCE_INIT; \
-       pthread_once(&once_, bind_libc); \
+    ({ pthread_once(&libc_once, bind_libc); \
        if (real_libc.name == NULL) \
            die(#name); \
        real_libc.name; })
