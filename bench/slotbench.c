@@ -82,7 +82,8 @@ int main(int argc, char **argv)
     if (threads < 1 || threads > 64 || bytes < 1 || bytes > 65535 || seconds <= 0)
         return 2;
     as_cache_configure(bytes, 4);
-    slot = as_slot_new();
+    enum as_cache_shortfall why;
+    slot = as_slot_new(&why);
     resp = malloc(bytes);
     if (slot == NULL || resp == NULL)
         return 1;

@@ -6,12 +6,14 @@
  * A slot's lock is a process-shared robust mutex, held only to copy a
  * response in or out; a slot is marked invalid while it is written, so a
  * process killed in the middle of a write leaves an empty slot, never a torn
- * response.  Slots come from one mapping made at the first certificate, by
- * the process that made it, or the one that took its role over (as_slot_
- * take_over: a daemon's master, which forks its workers after a reload too);
- * in other processes, and when the mapping is full (AUTOSTAPLE_MAX_CERTS) or
- * cannot be made, slots are private to the process.  A slot's response takes about its own size in memory: the
- * mapping packs them (cache.c), and a private slot allocates what it holds. */
+ * response.  Slots come from mappings made as certificates are learned
+ * (sized to the room RLIMIT_AS leaves), by the process that made the first,
+ * or the one that took its role over (as_slot_take_over: a daemon's master,
+ * which forks its workers after a reload too); in other processes, and when
+ * AUTOSTAPLE_MAX_CERTS slots are handed out or no mapping can be made, slots
+ * are private to the process.  A slot's response takes about its own size
+ * in memory: the mappings pack them (cache.c), and a private slot allocates
+ * what it holds. */
 #ifndef AS_CACHE_H
 #define AS_CACHE_H
 
@@ -21,12 +23,25 @@
 
 struct as_slot;
 
-/* Sets the size of the shared mapping (made on the first as_slot_new).
- * capacity: the largest response; count: slots it holds. */
+/* Sets the shared slots' sizes: capacity: the largest response; count:
+ * how many slots are shared at most. */
 void as_cache_configure(size_t capacity, size_t count);
 
-/* A new, empty slot whose fetcher is this process; NULL if out of memory. */
-struct as_slot *as_slot_new(void);
+/* Why a slot is private to this process. */
+enum as_cache_shortfall {
+    AS_CACHE_SHARED,        /* it is not: it is shared */
+    AS_CACHE_NOT_ALLOCATOR, /* another process hands out shared slots (a worker's own certificate) */
+    AS_CACHE_FULL,          /* count slots are handed out */
+    AS_CACHE_NO_ROOM,       /* RLIMIT_AS leaves no room for even one */
+    AS_CACHE_MAP_FAILED,    /* mmap refused even one (for good, in this process) */
+};
+
+/* A new, empty slot whose fetcher is this process, and in *why whether it
+ * is shared; NULL if out of memory. */
+struct as_slot *as_slot_new(enum as_cache_shortfall *why);
+
+/* Whether the slot is in a shared mapping. */
+int as_slot_shared(const struct as_slot *s);
 
 /* After fork, in the child: a private slot is the child's own copy, to
  * refresh itself, and its lock may have been held by a thread that does not

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "address_room.h"
+#include "cache.h"
 #include "certs.h"
 #include "config.h"
 #include "log.h"
@@ -109,6 +111,34 @@ struct as_cert *as_cert_next_locked(void)
     return NULL;
 }
 
+/* Says once per reason why certificates' responses stop being shared with
+ * forked workers (cache.h): each process then fetches its own. */
+static void say_shortfall(enum as_cache_shortfall why, const char *name)
+{
+    static int said[AS_CACHE_MAP_FAILED + 1];
+    if (why == AS_CACHE_SHARED || why == AS_CACHE_NOT_ALLOCATOR || said[why])
+        return;
+    said[why] = 1;
+    size_t limit, used;
+    switch (why) {
+    case AS_CACHE_FULL:
+        as_log(AS_WARN, "AUTOSTAPLE_MAX_CERTS=%ld certificates share their responses with "
+               "forked workers: %s and later ones are refreshed by each process on its own "
+               "(raise AUTOSTAPLE_MAX_CERTS)", as_cfg.max_certs, name);
+        break;
+    case AS_CACHE_NO_ROOM:
+        as_address_limit(&limit, &used);
+        as_log(AS_WARN, "the address-space limit (RLIMIT_AS %zu MiB, %zu MiB mapped) leaves no "
+               "room for responses shared with forked workers: %s and later ones are kept "
+               "by each process in its own memory", limit >> 20, used >> 20, name);
+        break;
+    default:
+        as_log(AS_WARN, "cannot map memory for responses shared with forked workers: %s and "
+               "later ones are kept by each process in its own memory", name);
+        break;
+    }
+}
+
 static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
     /* The strings are sized to fit: an entry costs a few hundred bytes
@@ -121,10 +151,12 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     if (!as_dueheap_reserve(&due_heap, ncerts + 1))
         return NULL;
     struct as_cert *c = calloc(1, sizeof(*c) + nlen + olen + ilen);
-    if (c == NULL || (c->slot = as_slot_new()) == NULL || !X509_up_ref(x)) {
+    enum as_cache_shortfall why = AS_CACHE_SHARED;
+    if (c == NULL || (c->slot = as_slot_new(&why)) == NULL || !X509_up_ref(x)) {
         free(c);
         return NULL;
     }
+    say_shortfall(why, name);
     c->leaf = x;
     memcpy(c->fp, fp, 32);
     c->name = memcpy(c->text, name, nlen);

@@ -391,12 +391,17 @@ staple_of() {
     if [ $# -gt 0 ]; then sni=$1; shift; fi
     local args=(-connect "127.0.0.1:$port" -status)
     [ -n "$sni" ] && args+=(-servername "$sni")
-    timeout 10 openssl s_client "${args[@]}" "$@" </dev/null >"$T/staple_of.out" 2>&1
+    local rc=0
+    timeout 10 openssl s_client "${args[@]}" "$@" </dev/null >"$T/staple_of.out" 2>&1 || rc=$?
     if grep -q '^OCSP response: no response sent' "$T/staple_of.out"; then
         echo none
     elif st=$(grep -m1 -oE 'Cert Status: [a-z]+' "$T/staple_of.out"); then
         echo "${st#Cert Status: }"
     else
+        # Say why, for the failure's report: s_client's complaints.
+        echo "# staple_of $port: no staple status; s_client exited $rc (124: timed out):" >&2
+        grep -m 5 -iE 'error|alert|errno|refused|OCSP|OOPS|closed' "$T/staple_of.out" |
+            sed 's/^/#   /' >&2
         echo error
     fi
 }

@@ -61,7 +61,7 @@ else
 fi
 echo "run-suite: PKI ports $ocsp_port (OCSP) and $issuer_port (caIssuers); shim $AS_SHIM"
 rc=0
-prove --timer -f --state=save "${tests[@]}" 2>&1 | tee "$build/prove.log"
+prove ${PROVE_VERBOSE:+-v} --timer -f --state=save "${tests[@]}" 2>&1 | tee "$build/prove.log"
 rc=${PIPESTATUS[0]}
 # ThreadSanitizer's runtime (GCC 12), preloaded into every server, now and
 # then dies as a server starts ("ThreadSanitizer failed to allocate

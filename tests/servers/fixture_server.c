@@ -137,7 +137,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -203,6 +205,7 @@ static struct config {
     const char *pidfile;           /* -daemonize (absolute) */
     int daemon3;                   /* -daemon3: daemonize with daemon(3) */
     int exec_per_conn;             /* -exec-per-conn */
+    int limit_as_mib;              /* -limit-as: RLIMIT_AS of a connection child */
     int serve_fd;                  /* -serve-fd N (set by -exec-per-conn), -1 if none */
     char **argv;                   /* as given, for -exec-per-conn */
     int fork_probe;                /* -fork-probe */
@@ -282,7 +285,7 @@ static void usage(void)
             "         [-verify-client CAFILE]\n"
             "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE] [-daemon3]]\n"
             "         [-fork-probe] [-exec-probe] [-exec-per-conn]\n"
-            "         [-user NAME] [-chroot DIR]\n"
+            "         [-user NAME] [-chroot DIR] [-limit-as MIB]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
 }
@@ -1414,6 +1417,8 @@ static void parse_args(int argc, char **argv)
             cfg.user = v;
         } else if (strcmp(o, "-chroot") == 0) {
             cfg.chroot_dir = v;
+        } else if (strcmp(o, "-limit-as") == 0) {
+            cfg.limit_as_mib = parse_int(v, 1, 1 << 20, "address-space limit (MiB)");
         } else {
             fprintf(stderr, "fixture_server: unknown option %s\n", o);
             usage();
@@ -1709,6 +1714,29 @@ static void exec_for_conn(int fd)
     _exit(1);
 }
 
+/* -limit-as: what vsftpd does in a connection's process, as a mail or FTP
+ * daemon might: cap its address space (here, at MIB MiB), then map its
+ * buffers (16 MiB here).  A library that reserved much address space
+ * before the fork leaves no room: the client gets "500 OOPS: mmap". */
+static void limit_address_space(int fd)
+{
+    struct rlimit rl;
+    rl.rlim_cur = rl.rlim_max = (rlim_t)cfg.limit_as_mib << 20;
+    if (setrlimit(RLIMIT_AS, &rl) != 0) {
+        logmsg("setrlimit RLIMIT_AS: %s", strerror(errno));
+        _exit(1);
+    }
+    void *p = mmap(NULL, (size_t)16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED) {
+        static const char oops[] = "500 OOPS: mmap\r\n";
+        logmsg("500 OOPS: mmap: %s", strerror(errno));
+        if (write(fd, oops, sizeof(oops) - 1) < 0)
+            _exit(1);
+        _exit(1);
+    }
+}
+
 static void fork_conn(int fd)
 {
     pid_t parent = getpid(), pid;
@@ -1733,6 +1761,8 @@ static void fork_conn(int fd)
         tie_to_parent(parent);
         if (cfg.exec_per_conn)
             exec_for_conn(fd);
+        if (cfg.limit_as_mib > 0)
+            limit_address_space(fd);
         rearm_alarm();
         serve_conn(fd);
         _exit(0);

@@ -35,10 +35,11 @@ int main(void)
     as_ptrmap_free(&m);
 
     unsigned char *out = NULL;
+    enum as_cache_shortfall why;
     size_t len = 0;
     const time_t now = 1000000;
     as_cache_configure(100, 4);
-    struct as_slot *s = as_slot_new();
+    struct as_slot *s = as_slot_new(&why);
     ok(s != NULL, "a slot");
     is_long(as_slot_fetcher(s), getpid(), "refreshed by the process that made it");
     ok(!as_slot_copy(s, now, &out, &len), "an empty slot staples nothing");
@@ -79,10 +80,11 @@ int main(void)
     ok(as_slot_take_over(s, getpid(), child) && as_slot_fetcher(s) == child,
        "the fetcher role can be handed over");
     ok(!as_slot_take_over(s, getpid(), 1), "only by whoever names the current holder");
+    ok(as_slot_take_over(s, child, getpid()), "and taken back (with the handing out of slots)");
 
     /* Truth only goes forward: not back to an older thisUpdate, not from
      * revoked to good, whoever publishes. */
-    struct as_slot *t = as_slot_new();
+    struct as_slot *t = as_slot_new(&why);
     const unsigned char *r = (const unsigned char *)"resp";
     ok(as_slot_publish(t, r, 4, V_OCSP_CERTSTATUS_GOOD, now, now + 100) == AS_PUBLISHED,
        "monotonic: good at thisUpdate T");
@@ -116,9 +118,12 @@ int main(void)
 
     /* Four slots fit in the mapping (two taken above); more are private to
      * this process. */
-    int handed = 1;
+    int handed = 1, shared = 1;
+    for (int i = 0; i < 2; i++)
+        shared &= as_slot_new(&why) != NULL && why == AS_CACHE_SHARED;
+    ok(shared, "slots up to the count are shared");
     for (int i = 0; i < 6; i++)
-        handed &= as_slot_new() != NULL;
-    ok(handed, "slots beyond the mapping are still handed out (private)");
+        handed &= (t = as_slot_new(&why)) != NULL && !as_slot_shared(t) && why == AS_CACHE_FULL;
+    ok(handed, "slots beyond the count are still handed out, private, saying why");
     return tap_done();
 }
