@@ -20,10 +20,11 @@
 #     names its certificate: each certificate asked once?);
 #  2. the refresh times the library chose (thisUpdate + "next refresh in"):
 #     their spread, and the most due in any second and any minute;
-#  3. memory: RSS (smaps_rollup) of that server and of the same server
-#     without the library, and of both with one certificate, once all is
-#     stapled and before any handshake: per certificate, beyond the bytes
-#     of the response (total, and marginal between 1 and N);
+#  3. memory: RSS (smaps_rollup) and address space (VmSize) of that server
+#     and of the same server without the library, and of both with one
+#     certificate, once all is stapled and before any handshake: per
+#     certificate, beyond the bytes of the response (total, and marginal
+#     between 1 and N);
 #  4. the handshake rate with N certificates (random SNI names) and with
 #     one, alternated in rounds (same client, same settings), and without
 #     the library with N;
@@ -160,6 +161,10 @@ read -r rs_n an_n sh_n fi_n <<<"$(mem "$PID_SHIMN")"
 read -r rp_n ap_n _ fp_n <<<"$(mem "$PID_PLAINN")"
 read -r rs_1 _ _ _ <<<"$(mem "$PID_SHIM1")"
 read -r rp_1 _ _ _ <<<"$(mem "$PID_PLAIN1")"
+# address space mapped (VmSize, kB): the shared cache's segments follow the
+# certificates learned, not AUTOSTAPLE_MAX_CERTS
+vsz() { awk '$1 == "VmSize:" { print $2 }' "/proc/$1/status"; }
+vs_n=$(vsz "$PID_SHIMN") vp_n=$(vsz "$PID_PLAINN") vs_1=$(vsz "$PID_SHIM1") vp_1=$(vsz "$PID_PLAIN1")
 
 resp_len=$(openssl ocsp -issuer "$W/pki/inter.pem" -cert "$C/certs/host2.pem" -no_nonce \
     -url "http://127.0.0.1:$RP/" -respout "$W/one.der" >/dev/null 2>&1 && wc -c <"$W/one.der")
@@ -248,6 +253,7 @@ marginal=$(awk -v a="$rs_n" -v b="$rp_n" -v c="$rs_1" -v d="$rp_1" -v n="$N" -v 
     echo "  connections to the responder at once (sampled every 50 ms): at most $peak (AUTOSTAPLE_MAX_FETCHES=${AUTOSTAPLE_MAX_FETCHES:-4})"
     echo "  first fetches: thisUpdate over $((f_hi - f_lo + 1)) s; next refreshes from +$((r_lo - f_lo)) s to +$((r_hi - f_lo)) s after the first fetch (a band of $((r_hi - r_lo)) s), at most $per_s in one second, $per_min in one minute (responses valid $((NMIN * 60)) s)"
     echo "  memory (RSS, kB): with the library $rs_n (anonymous $an_n, shared $sh_n, files $fi_n), without $rp_n (anonymous $ap_n, files $fp_n); one certificate: $rs_1 with, $rp_1 without"
+    echo "  address space (VmSize, kB): $N certificates: $vs_n with the library, $vp_n without; one certificate: $vs_1 with, $vp_1 without"
     echo "  response size: $resp_len bytes; added per certificate beyond it: $kb_per_cert bytes in all, $marginal bytes marginal (target 4096)"
     echo "  handshakes/s (median of $ROUNDS rounds of $SECS s, 2 client threads, 2 server threads): one certificate $rate_one, $N certificates $rate_many, $N without the library $rate_plain"
     echo "  ratio $N/one: median $ratio_med, overall $ratio_sum (target 0.95); $N with/without the library: $plain_med"
