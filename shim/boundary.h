@@ -11,7 +11,7 @@
 
 #include <openssl/ssl.h>
 
-#define AS_BOUNDARY_ABI 4
+#define AS_BOUNDARY_ABI 5
 
 /* The real OpenSSL functions, resolved by preload.c.  The core calls these
  * rather than the public names, which would come back through the hooks. */
@@ -67,8 +67,9 @@ struct as_core {
     void (*listening)(void);
     /* The process became a session leader (setsid): it daemonizes. */
     void (*session_started)(void);
-    /* The process is about to exec another program (or itself again). */
-    void (*before_exec)(void);
+    /* The process is about to exec another program (or itself again):
+     * program is its path or name as given, or "a program by descriptor". */
+    void (*before_exec)(const char *program);
 };
 
 typedef const struct as_core *(*as_core_init_fn)(const struct as_real *real);

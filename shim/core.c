@@ -1,11 +1,13 @@
 /* core.c: the core's entry point and what it does with each hook event.
  * Everything here runs on the application's thread, right after the real
  * OpenSSL call: no I/O, and the caller's OpenSSL error queue is preserved. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -111,11 +113,31 @@ static void on_session_started(void)
     as_succession_succeed();
 }
 
+/* A process whose real and effective ids differ executes its program in
+ * secure-execution mode (AT_SECURE): the dynamic loader ignores LD_PRELOAD
+ * there, so the program it runs (a server's worker, exec'd by a master
+ * started that way) has no library and staples nothing, whatever this
+ * process logs of its own refreshes.  Said once for the process family. */
+static void say_if_exec_is_secure(const char *program)
+{
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0 ||
+        (ruid == euid && rgid == egid) || !as_log_first_in_family(AS_NOTE_SECURE_EXEC))
+        return;
+    as_log(AS_WARN, "executing %s with real uid %d and gid %d but effective uid %d and gid %d: "
+           "it runs in secure-execution mode, where the dynamic loader ignores LD_PRELOAD, so "
+           "it does not staple; if it serves TLS, give the process equal real and effective "
+           "ids (setresuid, not seteuid) before it executes", program, (int)ruid, (int)rgid,
+           (int)euid, (int)egid);
+}
+
 /* The program is replaced: another process refreshes, and this one's
  * status and metrics files would outlive what they describe under the same
  * pid. */
-static void on_before_exec(void)
+static void on_before_exec(const char *program)
 {
+    say_if_exec_is_secure(program);
     as_succession_abdicate();
     as_report_leave();
 }

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -17,6 +18,11 @@ static int log_level = AS_WARN;
 static enum { TO_STDERR, TO_SYSLOG, TO_FILE } log_to = TO_STDERR;
 static char log_path[1024];
 static char program[64] = "?";
+
+/* One byte per as_family_note, in a page shared with every process forked
+ * after as_log_setup; NULL if it could not be mapped (then every process
+ * says it). */
+static _Atomic unsigned char *family_said;
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -33,6 +39,11 @@ const char *as_log_program(void)
 void as_log_setup(int level, const char *target)
 {
     log_level = level;
+    if (family_said == NULL) {
+        void *page = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        family_said = page == MAP_FAILED ? NULL : page;
+    }
     if (target == NULL || strcmp(target, "stderr") == 0) {
         log_to = TO_STDERR;
     } else if (strcmp(target, "syslog") == 0) {
@@ -42,6 +53,11 @@ void as_log_setup(int level, const char *target)
         log_to = TO_FILE;
         snprintf(log_path, sizeof(log_path), "%s", target);
     }
+}
+
+int as_log_first_in_family(enum as_family_note note)
+{
+    return family_said == NULL || atomic_exchange(&family_said[note], 1) == 0;
 }
 
 int as_log_enabled(int level)

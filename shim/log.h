@@ -18,6 +18,16 @@ const char *as_log_program(void);
 void as_log_setup(int level, const char *target);
 int as_log_enabled(int level);
 
+/* What is said once in a whole process family (the process that set the
+ * log up and every process it forks afterwards): a condition every worker
+ * would meet, such as each forked child exec'ing in secure-execution mode. */
+enum as_family_note {
+    AS_NOTE_SECURE_EXEC,
+    AS_NOTE_COUNT
+};
+/* 1 the first time any process of the family asks for note, then 0. */
+int as_log_first_in_family(enum as_family_note note);
+
 __attribute__((format(printf, 2, 3)))
 void as_log(int level, const char *fmt, ...);
 

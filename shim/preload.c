@@ -517,26 +517,29 @@ DROP_HOOK(int, setgroups, (size_t n, const gid_t *list), (n, list))
 DROP_HOOK(int, initgroups, (const char *user, gid_t g), (user, g))
 DROP_HOOK(int, chroot, (const char *dir), (dir))
 
-static void before_exec(void)
+static void before_exec(const char *program)
 {
     const struct as_core *c = core_loaded();
     if (c != NULL)
-        TELL(c, before_exec());
+        TELL(c, before_exec(program));
 }
 
-#define EXEC_HOOK(name, params, args) \
+#define EXEC_HOOK(name, params, program, args) \
     AS_EXPORT int name params \
     { \
         int (*real) params = REAL_LIBC(name); \
-        before_exec(); \
+        before_exec(program); \
         return real args; \
     }
 
-EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
-EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
-EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
-EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
-EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), path,
+          (path, argv, envp))
+EXEC_HOOK(execv, (const char *path, char *const argv[]), path, (path, argv))
+EXEC_HOOK(execvp, (const char *file, char *const argv[]), file, (file, argv))
+EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), file,
+          (file, argv, envp))
+EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), "a program by descriptor",
+          (fd, argv, envp))
 
 AS_EXPORT int listen(int fd, int backlog)
 {

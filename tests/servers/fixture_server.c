@@ -206,6 +206,7 @@ static struct config {
     int daemon3;                   /* -daemon3: daemonize with daemon(3) */
     int exec_per_conn;             /* -exec-per-conn */
     int limit_as_mib;              /* -limit-as: RLIMIT_AS of a connection child */
+    int effective_only;            /* -effective-user: drop the effective ids only */
     int serve_fd;                  /* -serve-fd N (set by -exec-per-conn), -1 if none */
     char **argv;                   /* as given, for -exec-per-conn */
     int fork_probe;                /* -fork-probe */
@@ -285,7 +286,7 @@ static void usage(void)
             "         [-verify-client CAFILE]\n"
             "         [-prefork N | -fork-per-conn] [-daemonize PIDFILE [-log FILE] [-daemon3]]\n"
             "         [-fork-probe] [-exec-probe] [-exec-per-conn]\n"
-            "         [-user NAME] [-chroot DIR] [-limit-as MIB]\n"
+            "         [-user NAME | -effective-user NAME] [-chroot DIR] [-limit-as MIB]\n"
             "MODE: use file chain-file asn1 ssl ssl-file ssl-chain-file conf cert-and-key\n");
     exit(2);
 }
@@ -1415,6 +1416,9 @@ static void parse_args(int argc, char **argv)
             cfg.log_file = v;
         } else if (strcmp(o, "-user") == 0) {
             cfg.user = v;
+        } else if (strcmp(o, "-effective-user") == 0) {
+            cfg.user = v;
+            cfg.effective_only = 1;
         } else if (strcmp(o, "-chroot") == 0) {
             cfg.chroot_dir = v;
         } else if (strcmp(o, "-limit-as") == 0) {
@@ -1557,7 +1561,17 @@ static int drop_privileges(void)
         fprintf(stderr, "chrooted to %s\n", cfg.chroot_dir);
         fflush(stderr);
     }
-    if (cfg.user != NULL) {
+    if (cfg.user != NULL && cfg.effective_only) {
+        /* As a master that only switches its effective ids: the real ones
+         * stay root, and a program it executes runs in secure-execution
+         * mode (where the loader ignores LD_PRELOAD). */
+        if (setgroups(0, NULL) < 0 || setegid(cfg.gid) < 0 || seteuid(cfg.uid) < 0) {
+            logmsg("switching the effective ids to user %s: %s", cfg.user, strerror(errno));
+            return 0;
+        }
+        fprintf(stderr, "effective uid %d, real uid %d\n", (int)geteuid(), (int)getuid());
+        fflush(stderr);
+    } else if (cfg.user != NULL) {
         if (setgroups(0, NULL) < 0 || setgid(cfg.gid) < 0 || setuid(cfg.uid) < 0) {
             logmsg("dropping to user %s: %s", cfg.user, strerror(errno));
             return 0;
@@ -1701,9 +1715,17 @@ static void exec_for_conn(int fd)
     args = calloc((size_t)i + 3, sizeof(*args));
     if (args == NULL)
         _exit(1);
-    for (i = 0; cfg.argv[i] != NULL; i++)
-        if (strcmp(cfg.argv[i], "-exec-per-conn") != 0)
-            args[n++] = cfg.argv[i];
+    for (i = 0; cfg.argv[i] != NULL; i++) {
+        if (strcmp(cfg.argv[i], "-exec-per-conn") == 0)
+            continue;
+        /* the ids are dropped already, by the process executing */
+        if ((strcmp(cfg.argv[i], "-user") == 0 || strcmp(cfg.argv[i], "-effective-user") == 0) &&
+            cfg.argv[i + 1] != NULL) {
+            i++;
+            continue;
+        }
+        args[n++] = cfg.argv[i];
+    }
     snprintf(fdarg, sizeof(fdarg), "%d", fd);
     if (fcntl(fd, F_SETFD, 0) < 0) /* accepted close-on-exec */
         _exit(1);
