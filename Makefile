@@ -25,6 +25,7 @@ CORE_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o)
 HEADERS  := $(wildcard shim/*.h)
 
 TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/loopback_bind.so \
+              $(BUILD)/tests/count_locks.so \
               $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client $(BUILD)/tests/hammer
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
@@ -71,6 +72,8 @@ HELPER_H := $(wildcard tests/helpers/*.h)
 $(BUILD)/tests/fakeresponder: tests/helpers/fakeresponder.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lcrypto -lpthread
 $(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
+$(BUILD)/tests/count_locks.so: tests/helpers/count_locks.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
 $(BUILD)/tests/hammer: tests/helpers/hammer.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread

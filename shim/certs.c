@@ -18,14 +18,20 @@
 #include "schedule.h"
 
 #define BUCKETS 4096
-#define MAX_MAPPED 16 /* X509 objects remembered per certificate */
 
 pthread_mutex_t as_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t as_registry_cond = PTHREAD_COND_INITIALIZER;
 pthread_cond_t as_settled_cond = PTHREAD_COND_INITIALIZER;
 int as_unsettled;
 
+/* X509 object -> entry: every object a certificate was loaded as (a server
+ * reloading loads it anew each time), for as long as the object lives.
+ * Written under map_lock, read without.  map_lock is the innermost of the
+ * core's locks: an object may be freed (on_x509_free) under any of them. */
 static struct as_ptrmap by_object;
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t free_hook_once = PTHREAD_ONCE_INIT;
+static int free_hook = -1; /* its ex_data index; -1: objects are not mapped */
 static struct as_cert *buckets[BUCKETS];
 static struct as_cert *all;
 static size_t ncerts;
@@ -40,6 +46,39 @@ struct as_cert *as_registry_first(void)
 struct as_cert *as_cert_find(const X509 *x)
 {
     return as_ptrmap_get(&by_object, x);
+}
+
+/* OpenSSL calls this for every X509 object it frees, the object's ex_data
+ * slot empty (ptr: nothing is stored there).  A mapped object leaves the
+ * map before its memory can hold another object, so the map holds no
+ * reference, and its size follows the objects alive, after any number of
+ * reloads.  No handshake can be looking the object up: it is being freed
+ * because nothing uses it. */
+static void on_x509_free(void *x, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)ptr, (void)ad, (void)idx, (void)argl, (void)argp;
+    if (as_ptrmap_get(&by_object, x) == NULL)
+        return;
+    pthread_mutex_lock(&map_lock);
+    as_ptrmap_remove(&by_object, x);
+    pthread_mutex_unlock(&map_lock);
+}
+
+static void hook_x509_free(void)
+{
+    free_hook = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, 0, NULL, NULL, NULL, on_x509_free);
+}
+
+/* Maps x to c, if objects can be unmapped when freed; else every handshake
+ * with x finds c by fingerprint (as_cert_learn), slower but right. */
+static void map_object(X509 *x, struct as_cert *c)
+{
+    pthread_once(&free_hook_once, hook_x509_free);
+    if (free_hook < 0)
+        return;
+    pthread_mutex_lock(&map_lock);
+    as_ptrmap_put(&by_object, x, c);
+    pthread_mutex_unlock(&map_lock);
 }
 
 static struct as_cert *find_by_fp(const unsigned char fp[32])
@@ -211,12 +250,8 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
         int fresh = c == NULL;
         if (fresh)
             c = create(x, fp, how, quiet);
-        if (c != NULL && c->mapped < MAX_MAPPED && X509_up_ref(x)) {
-            if (as_ptrmap_put(&by_object, x, c))
-                c->mapped++;
-            else
-                X509_free(x);
-        }
+        if (c != NULL)
+            map_object(x, c);
         if (fresh && c != NULL && c->due.at != 0)
             as_refresher_wake_locked();
     }
@@ -310,6 +345,22 @@ void as_registry_prepare(void)
 void as_registry_parent(void)
 {
     pthread_mutex_unlock(&as_registry_lock);
+}
+
+void as_object_map_prepare(void)
+{
+    pthread_mutex_lock(&map_lock);
+}
+
+void as_object_map_parent(void)
+{
+    pthread_mutex_unlock(&map_lock);
+}
+
+void as_object_map_child(void)
+{
+    pthread_mutex_unlock(&map_lock);
+    as_ptrmap_after_fork(&by_object);
 }
 
 void as_registry_child(void)

@@ -39,7 +39,6 @@ struct as_cert {
     int first_ended;                /* its first fetch attempt has ended */
     int contexts;                   /* live SSL_CTXs that loaded it */
     int forgotten;                  /* no context uses it any more: not refreshed */
-    int mapped;                     /* X509 objects mapped to this entry */
     struct as_due due;              /* next fetch (due.at; 0 = none): see as_cert_schedule_locked */
     int taken;                      /* a fetch thread works on it (as_cert_take_locked) */
     struct as_cert *next;
@@ -133,5 +132,10 @@ void as_cert_announce_pending_locked(void);
 void as_registry_prepare(void);
 void as_registry_parent(void);
 void as_registry_child(void);
+/* The same for the lock of the map from X509 objects to entries, the
+ * innermost lock: prepared last, released first. */
+void as_object_map_prepare(void);
+void as_object_map_parent(void);
+void as_object_map_child(void);
 
 #endif

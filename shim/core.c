@@ -143,7 +143,7 @@ static void on_before_exec(const char *program)
 }
 
 /* Lock order: (sanitized builds: the reporter's rendering), fork guard,
- * registry, pool, report. */
+ * registry, pool, report, object map. */
 static void at_fork_prepare(void)
 {
     as_report_prepare_rendering();
@@ -152,10 +152,12 @@ static void at_fork_prepare(void)
     as_registry_prepare();
     as_pool_prepare();
     as_report_prepare();
+    as_object_map_prepare();
 }
 
 static void at_fork_parent(void)
 {
+    as_object_map_parent();
     as_report_parent();
     as_pool_parent();
     as_registry_parent();
@@ -165,6 +167,7 @@ static void at_fork_parent(void)
 
 static void at_fork_child(void)
 {
+    as_object_map_child();
     as_report_child();
     as_pool_child();
     as_registry_child();
