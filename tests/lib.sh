@@ -124,6 +124,9 @@ is() {
     _tap_result 1 "$3"
     diag "         got: '$1'"
     diag "    expected: '$2'"
+    if [[ $1 == *error* ]] && [ -s "$T/staple_of.why" ]; then
+        while IFS= read -r line; do diag "  $line"; done <"$T/staple_of.why"
+    fi
     return 1
 }
 isnt() {
@@ -398,10 +401,11 @@ staple_of() {
     elif st=$(grep -m1 -oE 'Cert Status: [a-z]+' "$T/staple_of.out"); then
         echo "${st#Cert Status: }"
     else
-        # Say why, for the failure's report: s_client's complaints.
-        echo "# staple_of $port: no staple status; s_client exited $rc (124: timed out):" >&2
-        grep -m 5 -iE 'error|alert|errno|refused|OCSP|OOPS|closed' "$T/staple_of.out" |
-            sed 's/^/#   /' >&2
+        # Why, for a failing test's report (is): s_client's complaints.
+        {
+            echo "staple_of $port: no staple status; s_client exited $rc (124: timed out):"
+            grep -m 5 -iE 'error|alert|errno|refused|OCSP|OOPS|closed' "$T/staple_of.out"
+        } >"$T/staple_of.why"
         echo error
     fi
 }
