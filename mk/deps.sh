@@ -4,7 +4,7 @@
 # fails.  Quiet when everything is already there.
 set -eu
 build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev libcurl4"
-check="$build openssl curl perl nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
+check="$build openssl curl gnutls-bin perl nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
 demo="$build openssl curl"
 fuzz="$build clang libclang-rt-14-dev"
 bench="$build openssl curl nginx-light valgrind hyperfine procps linux-perf"

@@ -466,6 +466,16 @@ curl_verify() {
     return $rc
 }
 
+# gnutls_verify PORT [NAME]: a handshake by gnutls-cli, which verifies the
+# certificate and, if one is stapled, the OCSP response (signature, that it
+# is for this certificate, its nextUpdate, a revoked status); 0 if it
+# accepts.  Its output in $T/gnutls.out.  NAME defaults to good.test.
+gnutls_verify() {
+    local port=$1 name=${2:-good.test}
+    timeout 10 gnutls-cli --x509cafile "$AS_PKI/root.pem" -p "$port" --sni-hostname "$name" \
+        --verify-hostname "$name" 127.0.0.1 </dev/null >"$T/gnutls.out" 2>&1
+}
+
 # stapled_status PORT LEAF [SNI]: take the staple with fixture_client and
 # verify it for $AS_PKI/LEAF.pem against root.pem (resp_status): for servers
 # that send no chain, where curl --cert-status cannot check a staple.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # An unmodified `openssl s_server` under the shim, with a real OCSP responder
 # at the certificate's AIA URL: good, revoked, unknown and no-AIA
-# certificates, TLS 1.2 and 1.3, checked with s_client and curl --cert-status.
+# certificates, TLS 1.2 and 1.3, checked with s_client, curl --cert-status and gnutls-cli.
 . "$AS_SRC/tests/lib.sh"
 
 start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
@@ -22,6 +22,8 @@ check "and gets the page" test -s "$T/curl.body"
 check "good: TLS 1.2 staples" wait_for_staple good "$PORT" 2 "" -tls1_2
 check "good: TLS 1.3 staples" wait_for_staple good "$PORT" 2 "" -tls1_3
 check "good: curl over TLS 1.2 verifies the staple" curl_verify "$PORT" good.test --tls-max 1.2
+check "good: gnutls-cli verifies the staple and accepts it" gnutls_verify "$PORT"
+like "$(cat "$T/gnutls.out")" "Options: .*OCSP status request" "(gnutls-cli received the staple: without one it lists no OCSP status request)"
 check "good: a client that does not ask gets no status" \
     bash -c "! timeout 5 openssl s_client -connect 127.0.0.1:$PORT </dev/null 2>&1 | grep -q 'OCSP response'"
 like "$(cat "$T/good.log")" "info: certificate /CN=good.test \(loaded\): stapling from http://127.0.0.1:$OCSP_PORT/" \
@@ -33,6 +35,8 @@ start_shim_s_server revoked leaf-revoked
 check "revoked: the revocation is stapled" wait_for_staple revoked "$PORT" 5
 check_fails "revoked: curl --cert-status refuses the connection" curl_verify "$PORT" revoked.test
 like "$(cat "$T/curl.err")" "revocation reason: keyCompromise" "curl says why: revoked"
+check_fails "revoked: gnutls-cli refuses the connection" gnutls_verify "$PORT" revoked.test
+like "$(cat "$T/gnutls.out")" "revoked via OCSP" "gnutls-cli says why: revoked"
 like "$(cat "$T/revoked.log")" "error: certificate /CN=revoked.test is REVOKED" "revoked: logged as an error"
 
 start_shim_s_server unknown leaf-unknown
