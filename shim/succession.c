@@ -37,6 +37,11 @@ static struct {
 } watched[WATCHED_MAX];
 static int nwatched;
 static time_t orphaned_since;
+/* The usual case, a worker whose only refresher is its parent (a master),
+ * kept where a handshake reads it without the lock: that parent's pid and
+ * one of its slots; 0 and NULL otherwise.  Written under the lock. */
+static _Atomic pid_t watched_parent;
+static struct as_slot *_Atomic watched_parent_slot;
 
 /* Is pid gone?  A zombie (exited, not yet reaped by a parent that may be a
  * shell or a supervisor taking its time) is gone too, and so is pid 0 (a
@@ -130,6 +135,9 @@ static struct adoption adopt_locked(void)
         }
     }
     orphaned_since = orphans == 0 ? 0 : orphaned_since != 0 ? orphaned_since : now;
+    int only_parent = nwatched == 1 && orphaned_since == 0 && watched[0].pid == getppid();
+    atomic_store(&watched_parent_slot, only_parent ? watched[0].slot : NULL);
+    atomic_store(&watched_parent, only_parent ? watched[0].pid : 0);
     if (a.taken > 0 || own > 0)
         as_refresher_wake_locked();
     if (a.taken > 0) {
@@ -160,6 +168,15 @@ void as_succession_watch(void)
     if (now < atomic_load_explicit(&next_watch, memory_order_relaxed))
         return;
     atomic_store_explicit(&next_watch, now + 1, memory_order_relaxed);
+
+    /* A worker whose master refreshes: while the master is still its parent
+     * (a parent that dies hands the worker to another) and still holds the
+     * role (it leaves it before an exec), there is nothing to do, seen
+     * without the lock. */
+    pid_t parent = atomic_load(&watched_parent);
+    struct as_slot *slot = atomic_load(&watched_parent_slot);
+    if (parent != 0 && slot != NULL && getppid() == parent && as_slot_fetcher(slot) == parent)
+        return;
 
     pthread_mutex_lock(&as_registry_lock);
     /* Most of the time the processes watched live on and keep their role:
@@ -234,6 +251,7 @@ void as_succession_abdicate(void)
             as_slot_take_over(c->slot, me, 0);
         /* If the exec fails, this process takes them back. */
         nwatched = 0;
+        atomic_store(&watched_parent, 0);
         atomic_store(&watching, 1);
     }
     pthread_mutex_unlock(&as_registry_lock);
@@ -242,6 +260,8 @@ void as_succession_abdicate(void)
 void as_succession_child(void)
 {
     nwatched = 0;
+    atomic_store(&watched_parent, 0);
+    atomic_store(&watched_parent_slot, NULL);
     orphaned_since = 0;
     atomic_store(&heir_running, 0);
     atomic_store(&watching, 1);
