@@ -33,6 +33,7 @@
 #include "report.h"
 #include "sanitized.h"
 #include "schedule.h"
+#include "thread.h"
 
 #define MAX_LIFETIME (10L * 86400) /* Firefox's cap on a response's life */
 /* Servers add their chain after the certificate: give them this long before
@@ -497,23 +498,14 @@ static void *run(void *arg)
 /* One more fetch thread; 0 if it cannot be started. */
 static int start_locked(void)
 {
-    pthread_attr_t attr;
     pthread_t tid;
-    sigset_t all, old;
 
     static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
     if ((size_t)threads >= sizeof(tids) / sizeof(tids[0]))
         return 0; /* not reached: AUTOSTAPLE_MAX_FETCHES is at most 64 */
     pthread_once(&hooks_once, let_forks_wait_only_for_steps);
-    /* The thread takes no signals: they stay the application's business. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
     sem_init(&started, 0, 0);
-    int err = pthread_create(&tid, &attr, run, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int err = as_thread_start(run, NULL, 512 * 1024, &tid);
     if (err != 0) {
         static int said;
         if (threads == 0 && !said) {

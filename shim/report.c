@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "replace_file.h"
 #include "report.h"
 #include "sanitized.h"
+#include "thread.h"
 
 #define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
 #define STATUS_MAX_AGE 60     /* rewritten at least this often (staple counts) */
@@ -443,15 +443,7 @@ void as_report_fetch_thread_started(void)
     pid_t me = getpid();
     pthread_mutex_lock(&rep.lock);
     if (rep.running != me && !rep.stop && !atomic_load(&as_stopping)) {
-        pthread_attr_t attr;
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        int err = pthread_create(&rep.tid, &attr, reporter, NULL);
-        pthread_attr_destroy(&attr);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        int err = as_thread_start(reporter, NULL, 256 * 1024, &rep.tid);
         rep.running = me; /* once per process, even if it failed */
         rep.started = err == 0;
         if (err == 0) {

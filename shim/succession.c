@@ -15,6 +15,7 @@
 #include "log.h"
 #include "refresher.h"
 #include "succession.h"
+#include "thread.h"
 
 /* How long a process without the rights of the one that learned a
  * certificate leaves the role to one with them. */
@@ -225,17 +226,7 @@ void as_succession_succeed(void)
     pthread_mutex_unlock(&as_registry_lock);
     if (a.waiting == 0 || atomic_exchange(&heir_running, 1))
         return;
-    pthread_attr_t attr;
-    pthread_t tid;
-    sigset_t all, old;
-    sigfillset(&all); /* the thread takes no signals: they stay the application's */
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 128 * 1024);
-    int err = pthread_create(&tid, &attr, heir, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int err = as_thread_start(heir, NULL, 128 * 1024, NULL);
     if (err != 0) {
         atomic_store(&heir_running, 0);
         as_log(AS_WARN, "cannot start a thread to take over the refresh: %s", strerror(err));
