@@ -41,11 +41,13 @@ static struct {
     int (*SSL_use_certificate_file)(SSL *, const char *, int);
     int (*SSL_use_certificate_chain_file)(SSL *, const char *);
     int (*SSL_use_certificate_ASN1)(SSL *, const unsigned char *, int);
+    int (*SSL_CTX_use_cert_and_key)(SSL_CTX *, X509 *, EVP_PKEY *, STACK_OF(X509) *, int);
+    int (*SSL_use_cert_and_key)(SSL *, X509 *, EVP_PKEY *, STACK_OF(X509) *, int);
     const SSL_METHOD *(*SSL_CTX_get_ssl_method)(const SSL_CTX *);
     SSL_CTX *(*SSL_get_SSL_CTX)(const SSL *);
 } real_fn;
 static struct as_real real_ctrl;            /* shared with the core */
-static const SSL_METHOD *client_methods[8]; /* client-only methods */
+static const SSL_METHOD *client_methods[12]; /* client-only methods */
 
 static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
 static pthread_once_t core_once = PTHREAD_ONCE_INIT;
@@ -105,6 +107,8 @@ static void bind_real(void)
     BIND(real_fn.SSL_use_certificate_file, SSL_use_certificate_file);
     BIND(real_fn.SSL_use_certificate_chain_file, SSL_use_certificate_chain_file);
     BIND(real_fn.SSL_use_certificate_ASN1, SSL_use_certificate_ASN1);
+    BIND(real_fn.SSL_CTX_use_cert_and_key, SSL_CTX_use_cert_and_key);
+    BIND(real_fn.SSL_use_cert_and_key, SSL_use_cert_and_key);
     BIND(real_ctrl.SSL_CTX_callback_ctrl, SSL_CTX_callback_ctrl);
     BIND(real_ctrl.SSL_CTX_ctrl, SSL_CTX_ctrl);
     BIND(real_ctrl.SSL_ctrl, SSL_ctrl);
@@ -115,6 +119,9 @@ static void bind_real(void)
         "TLS_client_method", "DTLS_client_method", "TLSv1_2_client_method",
         "TLSv1_1_client_method", "TLSv1_client_method", "DTLSv1_2_client_method",
         "DTLSv1_client_method",
+        /* OpenSSL 3.2 and later (absent before: skipped): QUIC clients,
+         * such as Debian 13's curl fetching over HTTP/3. */
+        "OSSL_QUIC_client_method", "OSSL_QUIC_client_thread_method",
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(getters) / sizeof(getters[0]); i++) {
@@ -389,6 +396,14 @@ SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl
               file)
 SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
               (ssl, d, len), NULL)
+/* (OpenSSL 1.1.1 and later: certificate, key and chain in one call, which
+ * calls none of the functions above inside libssl.) */
+CTX_LOAD_HOOK(SSL_CTX_use_cert_and_key,
+              (SSL_CTX *ctx, X509 *x, EVP_PKEY *key, STACK_OF(X509) *chain, int override),
+              (ctx, x, key, chain, override), NULL)
+SSL_LOAD_HOOK(SSL_use_cert_and_key,
+              (SSL *ssl, X509 *x, EVP_PKEY *key, STACK_OF(X509) *chain, int override),
+              (ssl, x, key, chain, override), NULL)
 
 /* libc's calls that tell where a server is in its life, exported under
  * glibc's own versions (preload.map), which is what programs ask for.  Each

@@ -70,7 +70,7 @@ int as_status_cb_get(SSL_CTX *ctx, void (**fp)(void))
     return 1;
 }
 
-/* A certificate no hook saw (SSL_CTX_use_cert_and_key, -Bsymbolic builds):
+/* A certificate no hook saw (-Bsymbolic builds):
  * learn it now, with the chain it is served with.  No I/O, not even a log
  * line: the refresher announces it, fetches, and a later handshake staples. */
 static struct as_cert *learn_lazily(SSL *s, X509 *leaf)
