@@ -30,6 +30,15 @@ like "$(client -method generic -status -own-cb accept)" "client-cb: staple [0-9]
 like "$(client -method generic -status -own-cb reject)" "handshake: failed" \
     "(and its rejection does fail the handshake)"
 
+# A QUIC client (OpenSSL 3.2 and later; Debian 13's curl speaks HTTP/3
+# through it) is a client: the core is not loaded for it.
+out=$(with_shim "$FIXTURE_CLIENT" -port 1 -method quic 2>&1)
+if [ "$out" = "quic context: not in this OpenSSL" ]; then
+    skip "no QUIC in OpenSSL $(openssl version | cut -d' ' -f2)" 1
+else
+    is "$out" "quic context: core not loaded" "a QUIC client context: the library's core stays out"
+fi
+
 # A client certificate in a generic-method context is not a server's: no
 # fetch, no output.
 MPORT=$(free_port)

@@ -2,7 +2,7 @@
  * fixture_client - a small TLS client for the autostaple tests.
  *
  * Usage:
- *   fixture_client -port P [-servername N] [-CAfile F] [-method client|generic]
+ *   fixture_client -port P [-servername N] [-CAfile F] [-method client|generic|quic]
  *                  [-status] [-own-cb accept|reject] [-cert F -key F]
  *                  [-tls 1.2|1.3] [-save-staple FILE]
  *
@@ -24,7 +24,11 @@
  * an empty trust store).  No host name check is made.
  *
  * -method client uses TLS_client_method(); generic uses TLS_method(), a
- * context that could also act as a server.  -status requests a certificate
+ * context that could also act as a server.  quic (OpenSSL 3.2 and later)
+ * only makes a context with OSSL_QUIC_client_method() and prints whether
+ * the library's core got loaded into the process for it ("quic context:
+ * core loaded" or "quic context: core not loaded"; "quic context: not in
+ * this OpenSSL", exit status 3, before 3.2), then exits.  -status requests a certificate
  * status (OCSP stapling); -own-cb installs the client's own status callback
  * (OpenSSL calls it only when a status was requested) which accepts or
  * rejects the handshake.  -cert/-key load a client certificate (+chain) with
@@ -61,7 +65,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: fixture_client -port P [-servername N] [-CAfile F]\n"
-            "         [-method client|generic] [-status] [-own-cb accept|reject]\n"
+            "         [-method client|generic|quic] [-status] [-own-cb accept|reject]\n"
             "         [-cert F -key F] [-tls 1.2|1.3] [-save-staple FILE]\n");
     exit(2);
 }
@@ -174,6 +178,32 @@ static int connect_local(int port)
     return fd;
 }
 
+/* -method quic: see the header comment. */
+static int quic_context(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+    SSL_CTX *ctx = SSL_CTX_new(OSSL_QUIC_client_method());
+    char line[512];
+    int loaded = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+
+    if (ctx == NULL) {
+        print_ssl_error("SSL_CTX_new(OSSL_QUIC_client_method()) failed");
+        return 1;
+    }
+    while (maps != NULL && fgets(line, sizeof(line), maps) != NULL)
+        loaded |= strstr(line, "libautostaple-core") != NULL;
+    if (maps != NULL)
+        fclose(maps);
+    printf("quic context: core %s\n", loaded ? "loaded" : "not loaded");
+    SSL_CTX_free(ctx);
+    return 0;
+#else
+    printf("quic context: not in this OpenSSL\n");
+    return 3;
+#endif
+}
+
 int main(int argc, char **argv)
 {
     int port = -1, want_status = 0, own_cb = 0, cb_accept = 1, generic = 0;
@@ -218,6 +248,8 @@ int main(int argc, char **argv)
                 generic = 0;
             else if (strcmp(v, "generic") == 0)
                 generic = 1;
+            else if (strcmp(v, "quic") == 0)
+                return quic_context();
             else
                 usage();
         } else if (strcmp(o, "-own-cb") == 0) {
