@@ -1,4 +1,4 @@
-# autostaple: make, make check, make demo, make check-asan, make check-tsan,
+# autostaple: make, make check, make demo, make check-asan, make check-tsan, make check-trixie,
 # make fuzz, make check-fuzz (FUZZ_SECONDS), make bench (BENCH_QUICK=1),
 # make install, make uninstall (PREFIX, DESTDIR, BINDIR, LIBDIR, MANDIR,
 # DOCDIR).
@@ -30,7 +30,7 @@ TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
-.PHONY: FORCE all deps check check-asan check-tsan demo test-tools fuzz check-fuzz bench \
+.PHONY: FORCE all deps check check-asan check-tsan check-trixie demo test-tools fuzz check-fuzz bench \
         bench-tools install uninstall clean
 
 all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
@@ -99,6 +99,11 @@ check-asan:
 # The whole suite with the library built under ThreadSanitizer.
 check-tsan:
 	@$(MAKE) --no-print-directory check BUILD=build-tsan CFLAGS="-O1 -g" SANITIZE="-fsanitize=thread"
+
+# The whole suite again inside Debian 13 (OpenSSL 3.5), in a chroot kept in
+# build/trixie-root (mk/trixie.sh says how).  Root only.
+check-trixie:
+	@mk/trixie.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for everything that parses
 # untrusted bytes, linked with the core built by clang under ASan and UBSan.

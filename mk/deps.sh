@@ -3,10 +3,19 @@
 # needs.  As root it runs apt-get; otherwise it prints the exact command and
 # fails.  Quiet when everything is already there.
 set -eu
-build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev libcurl4"
-check="$build openssl curl gnutls-bin perl nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
+# Per release: the sanitizer runtimes come with the default clang's version
+# (Debian 12: 14; 13: 19).  libcurl's runtime comes with its -dev package
+# (libcurl4 on 12, libcurl4t64 on 13).
+release=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")
+case $release in
+    12) clang_rt=libclang-rt-14-dev ;;
+    13) clang_rt=libclang-rt-19-dev ;;
+    *) clang_rt=libclang-rt-dev ;;
+esac
+build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev"
+check="$build openssl curl gnutls-bin perl python3 nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
 demo="$build openssl curl"
-fuzz="$build clang libclang-rt-14-dev"
+fuzz="$build clang $clang_rt"
 bench="$build openssl curl nginx-light valgrind hyperfine procps linux-perf"
 case "${1:-build}" in
     build) want=$build ;;

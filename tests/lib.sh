@@ -541,6 +541,17 @@ requests_at_least() { [ "$(count_requests "$1")" -ge "$2" ]; }
 serial() { openssl x509 -noout -serial -in "$AS_PKI/$1.pem" | sed 's/^serial=//'; }
 
 # with_shim CMD...: run CMD with libautostaple preloaded.
+# readable_shim DIR: copies of the library's two objects and of the fixture
+# server in DIR (readable by all); READABLE_SHIM, $AS_SHIM with them in place
+# of the build's, and READABLE_FIXTURE: for a process run as another user,
+# who may not reach the checkout (a clone in a mode-700 home).
+readable_shim() {
+    install -d -m 0755 "$1"
+    install -m 0644 "$AS_BUILD/libautostaple.so" "$AS_BUILD/libautostaple-core.so" "$1/"
+    install -m 0755 "$FIXTURE_SERVER" "$1/"
+    READABLE_SHIM=${AS_SHIM//$AS_BUILD\/libautostaple.so/$1/libautostaple.so}
+    READABLE_FIXTURE=$1/fixture_server
+}
 with_shim() { LD_PRELOAD="$AS_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" "$@"; }
 
 # mkresp_for LEAF OUT [MKRESP ARGS...]: mkresp for $AS_PKI/LEAF.pem, issuer and

@@ -102,7 +102,8 @@ like "$(head -n1 "$FAKE_LOG")" "^POST /$long/" "a URL over 255 bytes: the reques
 # Responder down: nothing listens.
 dead=$(free_port)
 serve down "http://127.0.0.1:$dead/"
-check "down: logged" wait_for_log "$T/down.log" "warning: .*(Couldn't connect|Connection refused)" 10
+# (libcurl says "Couldn't connect" up to 8.x, "Could not connect" in 8.14)
+check "down: logged" wait_for_log "$T/down.log" "warning: .*(Could(n't| not) connect|Connection refused)" 10
 is "$(staple_of "$PORT")" none "down: nothing stapled"
 
 # Responder that never answers: handshakes do not wait for it.  (The

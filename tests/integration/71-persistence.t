@@ -103,12 +103,17 @@ is "$(ls "$shared" | grep -c '\.ocsp$')" 2 "and each saved its response there"
 stop_bg one
 stop_bg two
 stop_bg "ocsp-$OCSP_PORT"
+# nobody reads the library, the certificates and the cache from $T: the
+# checkout itself may be closed to others (a clone in a mode-700 home).
+chmod 755 "$T"
 install -m 0400 -o nobody "$AS_PKI/leaf-rsa.key" "$T/nobody.key"
+install -m 0644 "$AS_PKI/leaf-rsa.pem" "$AS_PKI/chain.pem" "$T/"
+readable_shim "$T/lib"
 PORT=$(free_port)
-start_bg unprivileged env AUTOSTAPLE_CACHE_DIR="$shared" LD_PRELOAD="$AS_SHIM" \
+start_bg unprivileged env AUTOSTAPLE_CACHE_DIR="$shared" LD_PRELOAD="$READABLE_SHIM" \
     setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    openssl s_server -accept "127.0.0.1:$PORT" -www -cert "$AS_PKI/leaf-rsa.pem" \
-    -key "$T/nobody.key" -cert_chain "$AS_PKI/chain.pem"
+    openssl s_server -accept "127.0.0.1:$PORT" -www -cert "$T/leaf-rsa.pem" \
+    -key "$T/nobody.key" -cert_chain "$T/chain.pem"
 wait_for_port "$PORT" 10 || _as_infra_fail "unprivileged s_server starts" "$T/unprivileged.log"
 is "$(staple_of "$PORT")" good \
     "an unprivileged server, responder down, staples from a cache it cannot write"

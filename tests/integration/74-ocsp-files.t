@@ -220,8 +220,12 @@ stop_bg hangs
 stop_bg hang
 
 # --- Programs that do not serve: the BIO_new_file hook stays out of the way.
+# (compared with its own output without the preload: OpenSSL 3.0 prints
+# "subject=CN = good.test", 3.5 "subject=CN=good.test")
 out=$(with_shim openssl x509 -in "$AS_PKI/leaf-rsa.pem" -noout -subject 2>&1)
-is "$out" "subject=CN = good.test" "openssl x509 under the preload: reads its file, prints nothing else"
+is "$out" "$(openssl x509 -in "$AS_PKI/leaf-rsa.pem" -noout -subject 2>&1)" \
+    "openssl x509 under the preload: reads its file, prints nothing else"
+like "$out" "good\.test" "(and it did print the subject)"
 out=$(with_shim /usr/bin/python3 -c 'import ssl; print(ssl.OPENSSL_VERSION_INFO[0])' 2>&1)
 is "$out" 3 "python3 (libcrypto loaded RTLD_LOCAL, config read through BIO_new_file): unaffected"
 start_fixture client-target "$d" file

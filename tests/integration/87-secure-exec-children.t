@@ -12,7 +12,8 @@ id www-data >/dev/null 2>&1 || skip_all "no www-data user"
 start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 # the executed program, as www-data, reads the key again
 chmod 755 "$T"
-install -m 644 "$AS_PKI/leaf-rsa.key" "$T/leaf-rsa.key"
+install -m 644 "$AS_PKI/leaf-rsa.key" "$AS_PKI/leaf-rsa.pem" "$AS_PKI/chain.pem" "$T/"
+readable_shim "$T/lib" # www-data may not reach the checkout
 
 # execs NAME DROP: the fixture, a process per connection that drops to
 # www-data (DROP: -user or -effective-user) and executes the fixture again
@@ -21,9 +22,9 @@ install -m 644 "$AS_PKI/leaf-rsa.key" "$T/leaf-rsa.key"
 execs() {
     PORT=$(free_port)
     mkdir -m 0755 "$T/cache-$1"
-    start_bg "$1" env AUTOSTAPLE_CACHE_DIR="$T/cache-$1" LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -max-seconds 60 -exec-per-conn \
-        "$2" www-data -cert "$AS_PKI/leaf-rsa.pem" -key "$T/leaf-rsa.key" \
-        -chain "$AS_PKI/chain.pem"
+    start_bg "$1" env AUTOSTAPLE_CACHE_DIR="$T/cache-$1" LD_PRELOAD="$READABLE_SHIM" \
+        "$READABLE_FIXTURE" -port "$PORT" -max-seconds 60 -exec-per-conn "$2" www-data \
+        -cert "$T/leaf-rsa.pem" -key "$T/leaf-rsa.key" -chain "$T/chain.pem"
     wait_for_log "$T/$1.log" '^ready' 10 || _as_infra_fail "fixture" "$T/$1.log"
 }
 warnings() { grep -c 'secure-execution mode' "$T/$1.log"; }

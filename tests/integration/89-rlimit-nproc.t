@@ -13,7 +13,8 @@ start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 chmod 755 "$T"
 cache=$T/cache
 install -d -m 0755 -o nobody "$cache"
-install -m 644 "$AS_PKI/leaf-rsa.key" "$T/leaf-rsa.key"
+install -m 644 "$AS_PKI/leaf-rsa.key" "$AS_PKI/leaf-rsa.pem" "$AS_PKI/chain.pem" "$T/"
+readable_shim "$T/lib" # nobody may not reach the checkout
 
 # as_nobody NAME NPROC: the fixture as nobody, with RLIMIT_NPROC at NPROC
 # (unlimited if empty)
@@ -21,9 +22,9 @@ as_nobody() {
     PORT=$(free_port)
     start_bg "$1" setpriv --reuid=nobody --regid=nogroup --clear-groups \
         bash -c 'if [ -n "$1" ]; then ulimit -u "$1" || exit 99; fi; shift; exec "$@"' \
-        limit "$2" env AUTOSTAPLE_CACHE_DIR="$cache" LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" \
-        -port "$PORT" -max-seconds 60 -cert "$AS_PKI/leaf-rsa.pem" -key "$T/leaf-rsa.key" \
-        -chain "$AS_PKI/chain.pem"
+        limit "$2" env AUTOSTAPLE_CACHE_DIR="$cache" LD_PRELOAD="$READABLE_SHIM" \
+        "$READABLE_FIXTURE" -port "$PORT" -max-seconds 60 -cert "$T/leaf-rsa.pem" -key "$T/leaf-rsa.key" \
+        -chain "$T/chain.pem"
     wait_for_log "$T/$1.log" '^ready' 10 || _as_infra_fail "fixture as nobody" "$T/$1.log"
 }
 
