@@ -1,5 +1,6 @@
-# autostaple: make, make check, make demo, make check-asan, make check-tsan, make check-trixie,
-# make fuzz, make check-fuzz (FUZZ_SECONDS), make bench (BENCH_QUICK=1),
+# autostaple: make, make check, make demo, make check-asan, make check-tsan,
+# make check-trixie, make fuzz, make check-fuzz (FUZZ_SECONDS), make bench
+# (BENCH_QUICK=1),
 # make install, make uninstall (PREFIX, DESTDIR, BINDIR, LIBDIR, MANDIR,
 # DOCDIR).
 # See README.md.
