@@ -67,19 +67,27 @@ static void die(const char *what)
     abort();
 }
 
-/* The next definition of NAME after ours: normally libssl.so.3 in the global
- * scope; failing that, a libssl.so.3 already loaded with RTLD_LOCAL. */
-static void *find_next(const char *name, void *self)
+/* The next definition of NAME, of symbol version VERSION, after ours:
+ * normally libssl.so.3 in the global scope; failing that, a libssl.so.3
+ * already loaded with RTLD_LOCAL. */
+static void *find_next_version(const char *name, const char *version, void *self)
 {
-    void *p = dlvsym(RTLD_NEXT, name, "OPENSSL_3.0.0");
+    void *p = dlvsym(RTLD_NEXT, name, version);
     if (p == NULL) {
         void *h = dlopen("libssl.so.3", RTLD_LAZY | RTLD_NOLOAD);
         if (h != NULL) {
-            p = dlvsym(h, name, "OPENSSL_3.0.0");
+            p = dlvsym(h, name, version);
             dlclose(h);
         }
     }
     return p == self ? NULL : p;
+}
+
+/* Every function hooked here is OpenSSL 3.0's, and keeps that version up
+ * to 3.5. */
+static void *find_next(const char *name, void *self)
+{
+    return find_next_version(name, "OPENSSL_3.0.0", self);
 }
 
 #define BIND(slot, name) (slot) = (__typeof__(slot))find_next(#name, (void *)name)
@@ -115,18 +123,25 @@ static void bind_real(void)
     real_fn.SSL_CTX_get_ssl_method = find_next("SSL_CTX_get_ssl_method", NULL);
     real_fn.SSL_get_SSL_CTX = find_next("SSL_get_SSL_CTX", NULL);
 
-    static const char *const getters[] = {
-        "TLS_client_method", "DTLS_client_method", "TLSv1_2_client_method",
-        "TLSv1_1_client_method", "TLSv1_client_method", "DTLSv1_2_client_method",
-        "DTLSv1_client_method",
+    static const struct {
+        const char *name, *version;
+    } getters[] = {
+        { "TLS_client_method", "OPENSSL_3.0.0" },
+        { "DTLS_client_method", "OPENSSL_3.0.0" },
+        { "TLSv1_2_client_method", "OPENSSL_3.0.0" },
+        { "TLSv1_1_client_method", "OPENSSL_3.0.0" },
+        { "TLSv1_client_method", "OPENSSL_3.0.0" },
+        { "DTLSv1_2_client_method", "OPENSSL_3.0.0" },
+        { "DTLSv1_client_method", "OPENSSL_3.0.0" },
         /* OpenSSL 3.2 and later (absent before: skipped): QUIC clients,
          * such as Debian 13's curl fetching over HTTP/3. */
-        "OSSL_QUIC_client_method", "OSSL_QUIC_client_thread_method",
+        { "OSSL_QUIC_client_method", "OPENSSL_3.2.0" },
+        { "OSSL_QUIC_client_thread_method", "OPENSSL_3.2.0" },
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(getters) / sizeof(getters[0]); i++) {
-        const SSL_METHOD *(*get)(void) =
-            (const SSL_METHOD *(*)(void))find_next(getters[i], NULL);
+        const SSL_METHOD *(*get)(void) = (const SSL_METHOD *(*)(void))find_next_version(
+            getters[i].name, getters[i].version, NULL);
         if (get != NULL)
             client_methods[n++] = get();
     }
