@@ -107,8 +107,13 @@ for page in "$AS_SRC/docs/man/autostaple.1" "$AS_SRC/docs/man/libautostaple.7"; 
     LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=all -l "$page" >"$T/$name.txt" 2>"$T/$name.man-err"
     is "$(cat "$T/$name.man-err")" "" "$name: man --warnings=all -l prints no warning"
     check "$name: and renders" grep -q '^SEE ALSO' "$T/$name.txt"
-    is "$(groff -man -ww -z "$page" 2>&1)" "" "$name: groff -man -ww -z prints no warning"
-    is "$(groff -t -man -ww -z "$page" 2>&1)" "" "$name: nor with tbl"
+    # A page with tables says so on its first line ('\" t), which man(1)
+    # reads to run tbl; groff is told the same (groff 1.23 warns about a
+    # table it was not told to preprocess).
+    tbl=''
+    [ "$(head -c 5 "$page")" = "'\\\" t" ] && tbl=-t
+    is "$(groff $tbl -man -ww -z "$page" 2>&1)" "" \
+        "$name: groff ${tbl:+$tbl }-man -ww -z prints no warning"
 done
 
 # section NAME FILE: the lines of a rendered page's section NAME.
