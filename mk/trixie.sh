@@ -1,6 +1,8 @@
 #!/bin/bash
-# mk/trixie.sh: the whole `make check` inside Debian 13 (trixie: OpenSSL 3.5,
-# nginx 1.26, Apache 2.4.6x, libcurl 8.14), next to the host's Debian 12.
+# mk/trixie.sh [COMMAND]: the whole `make check` inside Debian 13 (trixie:
+# OpenSSL 3.5, nginx 1.26, Apache 2.4.71, libcurl 8.14), next to the host's
+# Debian 12; or COMMAND, a shell command run in the copy of the tree there
+# (say, 'mk/deps.sh check && make bench-tools && bench/handshakes.sh').
 # Root only (debootstrap, chroot, mounts).
 #
 #  1. The chroot: build/trixie-root, made by debootstrap --variant=minbase
@@ -10,18 +12,19 @@
 #     in the chroot, fresh each run.
 #  3. In private mount and PID namespaces (unshare): /proc, /dev and /dev/pts
 #     are mounted in the chroot, mk/deps.sh check installs Debian 13's
-#     packages, and `make check` runs.  The namespaces end with the run,
+#     packages, and `make check` (or COMMAND) runs.  The namespaces end with the run,
 #     however it ends (success, failure, interrupt): every mount goes with
 #     the mount namespace, and every process still running inside with the
 #     PID namespace; nothing is left mounted on the host.
 #
 # Environment: TRIXIE_ROOT (default build/trixie-root), DEBIAN_MIRROR
 # (default http://deb.debian.org/debian), TESTS (a subset, as for make
-# check).  Output: the suite's; the exit status is make check's.
+# check).  Output: the suite's; the exit status is make check's (COMMAND's).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 target=${TRIXIE_ROOT:-$src/build/trixie-root}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+command=${*:-mk/deps.sh check && make check}
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "mk/trixie.sh: needs root (debootstrap, chroot, mounts)" >&2
@@ -60,9 +63,9 @@ mount -t proc proc "$r/proc"
 mount --rbind /dev "$r/dev"
 mount -t sysfs sysfs "$r/sys"
 chroot "$r" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 TERM=dumb ${TESTS:+TESTS="$TESTS"} \
-    /bin/bash -c "cd /src && mk/deps.sh check && make check"
+    HOME=/root LANG=C.UTF-8 TERM=dumb ${TESTS:+TESTS="$TESTS"} ${BENCH_QUICK:+BENCH_QUICK=1} \
+    /bin/bash -c "cd /src && $2"
 '
-echo "mk/trixie.sh: make check in Debian 13 ($target)" >&2
-TESTS=${TESTS:-} exec unshare --mount --pid --fork --kill-child --propagation private \
-    bash -c "$inside" trixie "$target"
+echo "mk/trixie.sh: in Debian 13 ($target): $command" >&2
+TESTS=${TESTS:-} BENCH_QUICK=${BENCH_QUICK:-} exec unshare --mount --pid --fork --kill-child \
+    --propagation private bash -c "$inside" trixie "$target" "$command"

@@ -8,6 +8,7 @@
 
 #include "address_room.h"
 #include "cache.h"
+#include "sanitized.h"
 #include "tap.h"
 
 #define MIB ((size_t)1 << 20)
@@ -29,6 +30,7 @@ static void cap(size_t bytes)
 /* Runs body in a child (the limit is for good); its exit status. */
 #define IN_CHILD(body)                                                                             \
     ({                                                                                             \
+        fflush(stdout); /* (not written twice by a child's runtime at its exit) */                 \
         pid_t pid = fork();                                                                        \
         if (pid == 0) {                                                                            \
             body;                                                                                  \
@@ -45,10 +47,19 @@ int main(void)
        "no limit: no bound");
     ok(used > 0, "what is mapped is read (%zu MiB)", used / MIB);
 
+    as_cache_configure(16384, 10000);
+    int rc;
+    if (AS_SANITIZED) {
+        /* A sanitizer's runtime maps as it goes (shadow memory, its
+         * allocator's regions): under a limit this tight it dies. */
+        printf("ok %d # skip under a sanitizer: no room under RLIMIT_AS for its runtime\n", ++tap_n);
+        printf("ok %d # skip under a sanitizer\n", ++tap_n);
+        goto unlimited;
+    }
+
     /* Room for 8 MiB more: the cache may take 1/16 of it, and the server
      * then maps the rest but that share. */
-    as_cache_configure(16384, 10000);
-    int rc = IN_CHILD({
+    rc = IN_CHILD({
         size_t before = mapped();
         cap(before + 8 * MIB);
         size_t room = as_address_room();
@@ -75,6 +86,7 @@ int main(void)
     });
     is_long(rc, 0, "no room: a private slot, AS_CACHE_NO_ROOM");
 
+unlimited:
     /* Without a limit, one certificate reserves about 330 KB, not room for
      * AUTOSTAPLE_MAX_CERTS (10000 x 21 KB). */
     rc = IN_CHILD({
