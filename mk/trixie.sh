@@ -59,6 +59,9 @@ cp /etc/resolv.conf "$target/etc/resolv.conf"
 inside='
 set -e
 r=$1
+# The chroot'"'"'s / a mount point of its own, as on a real system: unshare
+# --propagation (83-secure-exec.t) remounts it, and fails on a plain directory.
+mount --bind "$r" "$r"
 mount -t proc proc "$r/proc"
 mount --rbind /dev "$r/dev"
 mount -t sysfs sysfs "$r/sys"
