@@ -1,4 +1,5 @@
 /* config.c: the AUTOSTAPLE_* table.  See config.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -45,6 +46,16 @@ static const struct option options[] = {
     { "AUTOSTAPLE_METRICS_INTERVAL", DURATION, F(metrics_interval), "15", 1, 3600 },
     { "AUTOSTAPLE_OCSP_FILES", BOOL, F(ocsp_files), "1", 0, 0 },
 };
+
+/* Read outside the table: by the preloaded object (preload.c). */
+static const char *const other_names[] = { "AUTOSTAPLE_CORE" };
+#define NAMES (sizeof(options) / sizeof(options[0]) + sizeof(other_names) / sizeof(other_names[0]))
+
+static const char *known_name(size_t i)
+{
+    size_t n = sizeof(options) / sizeof(options[0]);
+    return i < n ? options[i].name : other_names[i - n];
+}
 
 const char *as_config_var(size_t i, const char **def)
 {
@@ -214,4 +225,75 @@ int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *)
         }
     }
     return bad;
+}
+
+#define PREFIX "AUTOSTAPLE_"
+#define NAME_MAX_LEN 64      /* longer names are nobody's misspelling of ours */
+#define UNKNOWN_SAID_MAX 8   /* said one by one; more are counted */
+
+/* Levenshtein distance between a (alen bytes) and b, case-insensitive;
+ * both at most NAME_MAX_LEN bytes. */
+static size_t distance(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b), row[NAME_MAX_LEN + 1];
+    for (size_t j = 0; j <= blen; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t up = row[j];
+            size_t cost = toupper((unsigned char)a[i - 1]) != toupper((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[blen];
+}
+
+int as_config_unknown(char *const *env, void (*warn)(const char *msg))
+{
+    int unknown = 0;
+    for (; env != NULL && *env != NULL; env++) {
+        const char *name = *env, *eq = strchr(name, '=');
+        size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        size_t plen = strlen(PREFIX);
+        /* Ours, or meant to be: its start is within two edits of the
+         * prefix (AUTOSTAPEL_, AUTSTAPLE_, autostaple_). */
+        if (len < plen - 2 || len > NAME_MAX_LEN ||
+            distance(name, len < plen ? len : plen, PREFIX) > 2)
+            continue;
+        size_t best = 0, best_d = (size_t)-1;
+        int known = 0;
+        for (size_t i = 0; i < NAMES && !known; i++) {
+            const char *k = known_name(i);
+            known = strlen(k) == len && memcmp(k, name, len) == 0;
+            size_t d = distance(name, len, k);
+            if (d < best_d)
+                best = i, best_d = d;
+        }
+        if (known || ++unknown > UNKNOWN_SAID_MAX)
+            continue;
+        char msg[AS_CONFIG_WARNING_MAX], shown[NAME_MAX_LEN * 4 + 4];
+        as_log_quote(name, len, NAME_MAX_LEN, shown, sizeof(shown));
+        if (best_d <= 4)
+            snprintf(msg, sizeof(msg), "unknown variable %s ignored: did you mean %s?", shown,
+                     known_name(best));
+        else
+            snprintf(msg, sizeof(msg), "unknown variable %s ignored (the variables: "
+                     "libautostaple(7), ENVIRONMENT)", shown);
+        warn(msg);
+    }
+    if (unknown > UNKNOWN_SAID_MAX) {
+        char msg[AS_CONFIG_WARNING_MAX];
+        snprintf(msg, sizeof(msg), "and %d more unknown AUTOSTAPLE_* variables ignored",
+                 unknown - UNKNOWN_SAID_MAX);
+        warn(msg);
+    }
+    return unknown;
 }

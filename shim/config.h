@@ -38,6 +38,13 @@ struct as_config {
 int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *),
                    void (*warn)(const char *msg));
 
+/* Names in env (an environ list) that look like ours but are not (a
+ * misspelling, in a systemd Environment= line, would otherwise silently
+ * lose its setting): one warning each through warn, naming the closest
+ * known variable, at most 8, then one saying how many more.  Returns how
+ * many there are. */
+int as_config_unknown(char *const *env, void (*warn)(const char *msg));
+
 /* The table's variables, in order, for the command's options (tools/run.c):
  * the name of the i-th (NULL past the last), its default in *def if def is
  * not NULL. */

@@ -30,7 +30,7 @@ static const char *real_getenv(const char *name)
     return getenv(name);
 }
 
-#define MAX_HELD_WARNINGS 32 /* more than there are variables */
+#define MAX_HELD_WARNINGS 32 /* more than there are variables, and 9 for unknown ones */
 static char held_warnings[MAX_HELD_WARNINGS][AS_CONFIG_WARNING_MAX];
 static int nheld;
 
@@ -179,6 +179,7 @@ static void at_fork_child(void)
 static void activate(void)
 {
     as_config_load(&as_cfg, real_getenv, hold_warning);
+    as_config_unknown(environ, hold_warning);
     as_log_setup(as_cfg.log_level, as_cfg.log);
     as_cache_configure((size_t)as_cfg.max_response, (size_t)as_cfg.max_certs);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);

@@ -124,4 +124,13 @@ like "$(cat "$T/nocore.log")" "autostaple\[[0-9]+\]: error: cannot load /nonexis
     "AUTOSTAPLE_CORE missing: said"
 
 unlike "$(cat "$T"/*.log)" "Sanitizer|runtime error:" "no sanitizer report from any server"
+# A misspelled name (a typo in a systemd Environment= line) is not silently
+# ignored: one warning, naming the variable it was probably meant to be.
+start_shim_s_server typo leaf-rsa AUTOSTAPLE_CACHEDIR="$T" AUTOSTAPEL_TIMEOUT=5
+check "a misspelled variable: a warning" wait_for_log "$T/typo.log" \
+    "warning: unknown variable AUTOSTAPLE_CACHEDIR ignored: did you mean AUTOSTAPLE_CACHE_DIR\?" 5
+is "$(grep -c 'unknown variable' "$T/typo.log")" 2 "one for each of the two, and no more"
+like "$(grep 'AUTOSTAPEL_TIMEOUT' "$T/typo.log")" "did you mean AUTOSTAPLE_TIMEOUT\?" \
+    "the prefix misspelled too"
+is "$(staple_of "$PORT")" good "and the server staples"
 done_testing

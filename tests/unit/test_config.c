@@ -1,6 +1,8 @@
 /* The AUTOSTAPLE_* table: defaults, parsing, ranges, one warning per bad
  * value naming the variable and the default. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "log.h"
@@ -160,6 +162,39 @@ int main(void)
                                { NULL, NULL } };
     ok(load(paths, &c) == 0, "a path with UTF-8 in it and an IPv6 responder are fine");
     is_str(c.ca_file, "/tmp/\xc3\xa9.pem", "the path is kept as it is");
+
+    /* Misspelled names: one warning each, naming the closest known one. */
+    char *typos[] = { "PATH=/usr/bin", "AUTOSTAPLE_CACHEDIR=/var/cache/autostaple",
+                      "AUTOSTAPEL_TIMEOUT=5", "autostaple_log_level=debug", "AUTSTAPLE_LOG=syslog",
+                      "AUTOSTAPLE_TIMEOUT=5", "AUTOSTAPLE_CORE=/x.so", "AUTOSTART_X=1",
+                      "AUTOSTAPLE_FROBNICATE_EVERYTHING_NOW=1", "AUTOSTAPLE_X\nerror: forged=1",
+                      NULL };
+    nwarn = 0;
+    is_long(as_config_unknown(typos, collect), 6, "6 unknown names");
+    is_long(nwarn, 6, "a warning each");
+    is_str(warnings[0], "unknown variable AUTOSTAPLE_CACHEDIR ignored: did you mean "
+                        "AUTOSTAPLE_CACHE_DIR?", "a missing underscore");
+    is_str(warnings[1], "unknown variable AUTOSTAPEL_TIMEOUT ignored: did you mean "
+                        "AUTOSTAPLE_TIMEOUT?", "a typo in the prefix");
+    is_str(warnings[2], "unknown variable autostaple_log_level ignored: did you mean "
+                        "AUTOSTAPLE_LOG_LEVEL?", "lower case (the names are case-sensitive)");
+    is_str(warnings[3], "unknown variable AUTSTAPLE_LOG ignored: did you mean AUTOSTAPLE_LOG?",
+           "a letter missing in the prefix");
+    ok(strstr(warnings[4], "AUTOSTAPLE_FROBNICATE_EVERYTHING_NOW ignored (the variables: "
+                           "libautostaple(7)") != NULL, "nothing close: no guess (%s)", warnings[4]);
+    ok(strstr(warnings[5], "\\x0a") != NULL && strchr(warnings[5], '\n') == NULL,
+       "a name with a newline is escaped (%s)", warnings[5]);
+    char *many[20];
+    char names[20][32];
+    for (int i = 0; i < 19; i++) {
+        snprintf(names[i], sizeof(names[i]), "AUTOSTAPLE_NOPE%d=1", i);
+        many[i] = names[i];
+    }
+    many[19] = NULL;
+    nwarn = 0;
+    is_long(as_config_unknown(many, collect), 19, "19 unknown names");
+    is_long(nwarn, 9, "8 said, then one line for the rest");
+    is_str(warnings[8], "and 11 more unknown AUTOSTAPLE_* variables ignored", "the rest counted");
 
     is_long(as_parse_duration("90"), 90, "plain seconds");
     is_long(as_parse_duration("3d"), 259200, "days");
