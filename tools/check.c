@@ -9,11 +9,15 @@
  * answer that is revoked or unknown, 2 usage error, 3 no verified answer,
  * 4 CERTFILE cannot be read or holds no certificate. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
@@ -47,9 +51,10 @@ static void usage(FILE *out)
             "CERTFILE, else the CA bundle (--ca-file, AUTOSTAPLE_CA_FILE), else the\n"
             "certificate's caIssuers URL.  The responder is --responder or\n"
             "AUTOSTAPLE_RESPONDER, else the certificate's OCSP URL.  --timeout bounds\n"
-            "the whole check (default AUTOSTAPLE_TIMEOUT, 10 s).\n"
+            "the whole check (default AUTOSTAPLE_TIMEOUT, 10 s).  CERTFILE is a file\n"
+            "(PEM or DER), or - for standard input.\n"
             "Exit: 0 good, 1 revoked or unknown, 2 usage error, 3 no verified answer,\n"
-            "4 CERTFILE unreadable or without a certificate.\n");
+            "4 CERTFILE unreadable, not a regular file or without a certificate.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -157,34 +162,105 @@ static void serial_of(const ASN1_INTEGER *s, char *out, size_t len)
     BIO_free(b);
 }
 
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+#define CERTFILE_MAX (1024 * 1024) /* a certificate file larger than this is none */
+
+/* The bytes of path ("-": standard input) into a malloc'd *buf, bounded by
+ * CERTFILE_MAX and by timeout seconds (a pipe or a terminal may never end).
+ * Only a regular file or standard input: a FIFO, a device or a directory is
+ * refused with its reason, never waited on.  0 with *why set on failure. */
+static int read_input(const char *path, long timeout, unsigned char **buf, size_t *len,
+                      char *why, size_t whylen)
+{
+    int stdin_ = strcmp(path, "-") == 0;
+    const char *name = stdin_ ? "standard input" : path;
+    int fd = stdin_ ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(why, whylen, "cannot read %s: %s", name, strerror(errno));
+        if (fd >= 0 && !stdin_)
+            close(fd);
+        return 0;
+    }
+    if (!stdin_ && !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "%s is %s, not a certificate file (give a file, or - for "
+                 "standard input)", name, S_ISDIR(st.st_mode) ? "a directory"
+                 : S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
+                 : "a device");
+        close(fd);
+        return 0;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *len = 0;
+    *buf = malloc(CERTFILE_MAX + 1);
+    int ok = *buf != NULL;
+    while (ok) {
+        long left = timeout * 1000 - ms_since(&t0);
+        struct pollfd p = { fd, POLLIN, 0 };
+        int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0) {
+            snprintf(why, whylen, "%s: nothing more came within %ld s (--timeout)", name,
+                     timeout);
+            ok = 0;
+            break;
+        }
+        ssize_t n = r < 0 ? -1 : read(fd, *buf + *len, CERTFILE_MAX + 1 - *len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            snprintf(why, whylen, "cannot read %s: %s", name, strerror(errno));
+            ok = 0;
+        } else if (n == 0) {
+            break;
+        } else if ((*len += (size_t)n) > CERTFILE_MAX) {
+            snprintf(why, whylen, "%s is larger than %d bytes: not a certificate file", name,
+                     CERTFILE_MAX);
+            ok = 0;
+        }
+    }
+    if (!stdin_)
+        close(fd);
+    if (!ok) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return ok;
+}
+
 /* CERTFILE's certificates: PEM (the first is the leaf, the others its
  * chain), or one DER certificate.  NULL with *why set if none. */
-static STACK_OF(X509) *read_certs(const char *path, char *why, size_t whylen)
+static STACK_OF(X509) *read_certs(const char *path, long timeout, char *why, size_t whylen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+    unsigned char *buf;
+    size_t len;
+    if (!read_input(path, timeout, &buf, &len, why, whylen))
         return NULL;
-    }
     STACK_OF(X509) *all = sk_X509_new_null();
-    BIO *in = BIO_new_fp(f, BIO_NOCLOSE);
+    BIO *in = BIO_new_mem_buf(buf, (int)len);
     X509 *x;
     while (all != NULL && in != NULL && (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
         if (!sk_X509_push(all, x))
             X509_free(x);
-    if (all != NULL && sk_X509_num(all) == 0 && in != NULL) {
-        rewind(f);
-        (void)BIO_reset(in);
-        if ((x = d2i_X509_bio(in, NULL)) != NULL && !sk_X509_push(all, x))
+    if (all != NULL && sk_X509_num(all) == 0) {
+        const unsigned char *p = buf;
+        if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && !sk_X509_push(all, x))
             X509_free(x);
     }
     ERR_clear_error();
     BIO_free(in);
-    int bad = ferror(f);
-    fclose(f);
+    free(buf);
     if (all == NULL || sk_X509_num(all) == 0) {
-        snprintf(why, whylen, bad ? "cannot read %s" : "%s holds no certificate (PEM or DER)",
-                 path);
+        snprintf(why, whylen, "%s holds no certificate (PEM or DER)",
+                 strcmp(path, "-") == 0 ? "standard input" : path);
         sk_X509_pop_free(all, X509_free);
         return NULL;
     }
@@ -238,7 +314,7 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     X509 *x = NULL;
     if (a->issuer != NULL) {
         char why[600];
-        STACK_OF(X509) *given = read_certs(a->issuer, why, sizeof(why));
+        STACK_OF(X509) *given = read_certs(a->issuer, as_cfg.timeout, why, sizeof(why));
         for (int i = 0; given != NULL && i < sk_X509_num(given) && x == NULL; i++)
             if (as_is_issuer(sk_X509_value(given, i), leaf) && X509_up_ref(sk_X509_value(given, i)))
                 x = sk_X509_value(given, i);
@@ -278,13 +354,6 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     else
         printf("issuer: %s (from the chain in %s)\n", name, a->certfile);
     return x;
-}
-
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* The request, as the refresher sends it (GET if it fits, else POST);
@@ -484,7 +553,7 @@ static int no_answer(const char *why)
 static int diagnose(const struct args *a)
 {
     char why[700];
-    STACK_OF(X509) *certs = read_certs(a->certfile, why, sizeof(why));
+    STACK_OF(X509) *certs = read_certs(a->certfile, as_cfg.timeout, why, sizeof(why));
     if (certs == NULL) {
         fprintf(stderr, "autostaple check: %s\n", why);
         return NO_CERT;

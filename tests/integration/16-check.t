@@ -191,6 +191,26 @@ is "$OUT" "" "unreadable file: nothing on stdout"
 echo "not a certificate" >"$T/junk.pem"
 run_check junk "$T/junk.pem"
 is "$RC/$ERR" "4/autostaple check: $T/junk.pem holds no certificate (PEM or DER)" "no certificate in the file: exit 4"
+# Not a regular file: refused with its reason, never waited on (a FIFO
+# would block forever); standard input with -, bounded by --timeout.
+run_check dir "$T"
+is "$RC/$ERR" "4/autostaple check: $T is a directory, not a certificate file (give a file, or - for standard input)" \
+    "a directory: exit 4, said so"
+mkfifo "$T/fifo"
+run_check fifo "$T/fifo"
+is "$RC/$ERR" "4/autostaple check: $T/fifo is a FIFO, not a certificate file (give a file, or - for standard input)" \
+    "a FIFO: exit 4 at once, said so"
+check "(at once: $MS ms)" test "$MS" -lt 3000
+run_check stdin - <"$AS_PKI/leaf-rsa-full.pem"
+is "$RC" 0 "- reads the certificate from standard input"
+like "$(line certificate)" "CN=good\.test" "(the one given there)"
+mkfifo "$T/never"
+start_bg writer bash -c 'exec 3>"$1"; sleep 60' writer "$T/never"
+run_check slow - --timeout 1 <"$T/never"
+is "$RC/$ERR" "4/autostaple check: standard input: nothing more came within 1 s (--timeout)" \
+    "standard input that never ends: bounded by --timeout"
+check "(in $MS ms)" test "$MS" -lt 5000
+stop_bg writer
 run_check der "$AS_PKI/inter.der" --responder "http://127.0.0.1:$dead/"
 like "$RC/$(line certificate)" "^3/subject CN=autostaple test intermediate" "a DER certificate is read"
 
