@@ -77,7 +77,8 @@ static void usage(FILE *out)
             "then in ../lib relative to this program; it is put first in LD_PRELOAD.\n"
             "COMMAND is refused (exit 126) if it is setuid or setgid, statically linked,\n"
             "linked against OpenSSL 1.x, or has OpenSSL built in: LD_PRELOAD cannot\n"
-            "make those staple.  Not found: exit 127.\n"
+            "make those staple.  Found but not runnable (a directory, not executable):\n"
+            "exit 126.  Not found: exit 127.\n"
             "\n"
             "autostaple check tells, step by step, whether the library would staple a\n"
             "response for CERTFILE's certificate: exit 0 good, 1 revoked or unknown,\n"
@@ -206,6 +207,14 @@ static int resolve(const char *cmd, char *out, size_t len)
         if (err != 0) {
             fprintf(stderr, "autostaple: %s: %s\n", cmd, strerror(err));
             return err == ENOENT || err == ENOTDIR ? 127 : 126;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "autostaple: %s: is a directory\n", cmd);
+            return 126;
+        }
+        if (access(cmd, X_OK) != 0) {
+            fprintf(stderr, "autostaple: %s: not executable (%s)\n", cmd, strerror(errno));
+            return 126;
         }
         memcpy(out, cmd, strlen(cmd) + 1);
         return 0;

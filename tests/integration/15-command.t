@@ -167,6 +167,12 @@ run notfound "$AUTOSTAPLE" -- no-such-program-autostaple
 is "$RC/$ERR" "127/autostaple: no-such-program-autostaple: command not found" "command not found: exit 127"
 run notfound-path "$AUTOSTAPLE" "$T/nothing-here"
 is "$RC/$ERR" "127/autostaple: $T/nothing-here: No such file or directory" "a path that is not there: exit 127"
+# Found but not runnable: 126 as a shell says, with the real reason.
+run notexec "$AUTOSTAPLE" -- /etc/passwd
+like "$RC/$ERR" "^126/autostaple: /etc/passwd: not executable \(Permission denied\)$" \
+    "a file that is not executable: exit 126, said so"
+run directory "$AUTOSTAPLE" -- "$T"
+is "$RC/$ERR" "126/autostaple: $T: is a directory" "a directory: exit 126, said so"
 
 # ---------------------------------------------------------------- installed
 # bin/../lib: the command copied with the library beside bin/.
