@@ -53,14 +53,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: autostaple [OPTIONS] [--] COMMAND [ARGS...]\n"
-            "       autostaple check CERTFILE [--issuer FILE] [--responder URL]\n"
+            "       autostaple check CERTFILE|- [--issuer FILE] [--responder URL]\n"
             "                        [--ca-file FILE] [--timeout SECONDS]\n"
-            "       autostaple status [--help]\n"
+            "       autostaple status [--cache-dir DIR] [--all] [--prune [--metrics-dir DIR]]\n"
             "       autostaple --help | --version\n"
             "\n"
             "autostaple COMMAND runs COMMAND with libautostaple.so preloaded, so that an\n"
             "unmodified OpenSSL 3 server staples OCSP responses.  Each option sets the\n"
-            "AUTOSTAPLE_* variable of the same name (see docs/configuration.md); values\n"
+            "AUTOSTAPLE_* variable of the same name (see libautostaple(7)); values\n"
             "are passed as given (--NAME VALUE or --NAME=VALUE), and the library warns\n"
             "about bad ones.  Options end at -- or at the first word that is not one.\n"
             "\n"
@@ -83,7 +83,10 @@ static void usage(FILE *out)
             "autostaple check tells, step by step, whether the library would staple a\n"
             "response for CERTFILE's certificate: exit 0 good, 1 revoked or unknown,\n"
             "2 usage error, 3 no verified answer, 4 CERTFILE unreadable.\n"
-            "autostaple status: see autostaple status --help.\n",
+            "autostaple status shows what the running servers staple, from the status\n"
+            "files in the cache directory; --prune removes those of processes that are\n"
+            "gone (autostaple status --help).\n"
+            "Manuals: autostaple(1), libautostaple(7).\n",
             AS_LIBDIR);
 }
 

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +26,14 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: autostaple status [--cache-dir DIR] [--all]\n"
+            "usage: autostaple status [--cache-dir DIR] [--all] [--prune [--metrics-dir DIR]]\n"
             "Shows what the running servers' autostaple libraries staple, from the\n"
             "status files they keep in DIR (default: $AUTOSTAPLE_CACHE_DIR).\n"
-            "  --all   also show the files of processes that are gone\n");
+            "  --all          also show the files of processes that are gone\n"
+            "  --prune        remove the status files of processes that are gone (killed\n"
+            "                 by a signal, they could not), and their metrics files in\n"
+            "                 the metrics directory (--metrics-dir, default\n"
+            "                 $AUTOSTAPLE_METRICS_DIR), if there is one\n");
 }
 
 struct proc {
@@ -66,6 +71,26 @@ static int alive(const struct as_status_file *f)
         return 0;
     unsigned long long now = as_process_start_ticks((pid_t)f->pid);
     return f->start_ticks == 0 || now == 0 || now == f->start_ticks;
+}
+
+/* --prune: the status file name in dfd (dir) of process pid, which is gone,
+ * and its metrics file in metrics_dir if there is one; each said. */
+static void prune_process(int dfd, const char *dir, const char *name, long pid,
+                          const char *metrics_dir)
+{
+    if (unlinkat(dfd, name, 0) == 0)
+        printf("removed %s/%s (process %ld is gone)\n", dir, name, pid);
+    else
+        fprintf(stderr, "autostaple status: cannot remove %s/%s: %s\n", dir, name,
+                strerror(errno));
+    if (metrics_dir == NULL || metrics_dir[0] == '\0')
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/" AS_METRICS_FILE_NAME, metrics_dir, pid);
+    if (unlink(path) == 0)
+        printf("removed %s (process %ld is gone)\n", path, pid);
+    else if (errno != ENOENT)
+        fprintf(stderr, "autostaple status: cannot remove %s: %s\n", path, strerror(errno));
 }
 
 static int by_pid(const void *a, const void *b)
@@ -133,11 +158,17 @@ static void print_proc(const struct proc *p)
 
 int as_cmd_status(int argc, char **argv)
 {
-    const char *dir = NULL;
-    int all = 0;
+    const char *dir = NULL, *metrics_dir = NULL;
+    int all = 0, prune = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--all") == 0) {
             all = 1;
+        } else if (strcmp(argv[i], "--prune") == 0) {
+            prune = 1;
+        } else if (strcmp(argv[i], "--metrics-dir") == 0 && i + 1 < argc) {
+            metrics_dir = argv[++i];
+        } else if (strncmp(argv[i], "--metrics-dir=", 14) == 0) {
+            metrics_dir = argv[i] + 14;
         } else if (strcmp(argv[i], "--cache-dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
         } else if (strncmp(argv[i], "--cache-dir=", 12) == 0) {
@@ -153,6 +184,8 @@ int as_cmd_status(int argc, char **argv)
     }
     if (dir == NULL)
         dir = getenv("AUTOSTAPLE_CACHE_DIR");
+    if (metrics_dir == NULL)
+        metrics_dir = getenv("AUTOSTAPLE_METRICS_DIR");
     if (dir == NULL || dir[0] == '\0') {
         fprintf(stderr, "autostaple status: AUTOSTAPLE_CACHE_DIR is not set and no "
                         "--cache-dir DIR was given: the status files live in the cache "
@@ -196,6 +229,11 @@ int as_cmd_status(int argc, char **argv)
         }
         free(text);
         p->live = alive(&p->f);
+        if (prune && !p->live) {
+            prune_process(dfd, dir, e->d_name, p->f.pid, metrics_dir);
+            as_status_free(&p->f);
+            continue;
+        }
         n++;
     }
     closedir(d);

@@ -41,6 +41,10 @@ for v in $vars; do
 done
 is "$missing" 0 "--help lists an option for each of the table's $(wc -w <<<"$vars") variables"
 like "$OUT" "autostaple check CERTFILE" "--help: check's usage"
+like "$OUT" "autostaple status \[--cache-dir DIR\] \[--all\] \[--prune \[--metrics-dir DIR\]\]" \
+    "--help: status's options, all of them"
+unlike "$OUT" "docs/" "--help: no path into the source tree (not there once installed)"
+like "$OUT" "autostaple\(1\), libautostaple\(7\)" "--help: the manuals instead"
 like "$OUT" "autostaple status" "--help: status's usage"
 like "$OUT" "next to this program, then in /[^ ]*lib,"$'\n'"then in \.\./lib relative to this program" \
     "--help: where the library is looked for"

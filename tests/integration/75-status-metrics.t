@@ -160,6 +160,21 @@ like "$out" "old \\(pid $gone\\): GONE" "--all: shown, as gone"
 like "$out" "reused \\(pid $$\\): GONE" "--all: a reused pid (another start time) is gone too"
 like "$out" "/CN=gone.test" "--all: with its certificates"
 
+# --prune: the files of processes that are gone go (status, and metrics in
+# the metrics directory); a running server's stay.
+mkdir -m 0755 "$T/stale-metrics"
+echo "# old" >"$T/stale-metrics/autostaple-$gone.prom"
+start_shim_s_server live leaf-rsa AUTOSTAPLE_CACHE_DIR="$T/stale" \
+    AUTOSTAPLE_METRICS_DIR="$T/stale-metrics"
+check "(a running server writes its status there)" eventually 10 test -s "$T/stale/status-$live_PID.txt"
+out=$("$AUTOSTAPLE" status --prune --cache-dir "$T/stale" --metrics-dir "$T/stale-metrics")
+is "$?" 0 "--prune: exit 0"
+like "$out" "removed $T/stale/status-$gone.txt \(process $gone is gone\)" "--prune: a gone process's file, said"
+like "$out" "removed $T/stale-metrics/autostaple-$gone.prom" "--prune: and its metrics file"
+is "$(cd "$T/stale" && ls status-*.txt)" "status-$live_PID.txt" "--prune: only the running server's status file is left"
+like "$out" "openssl \(pid $live_PID\)" "--prune: the running server is shown as usual"
+stop_bg live
+
 out=$(env -u AUTOSTAPLE_CACHE_DIR "$AUTOSTAPLE" status 2>&1)
 is "$?" 2 "no cache directory: exit 2"
 like "$out" "AUTOSTAPLE_CACHE_DIR is not set" "no cache directory: says so"
