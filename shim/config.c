@@ -217,6 +217,13 @@ int as_config_load(struct as_config *cfg, const char *(*getenv_fn)(const char *)
                          o->name, shown,
                          o->kind == DURATION ? "seconds" : o->kind == SIZE ? "bytes" : "a number",
                          o->min, o->max, o->def[0] ? o->def : "(none)");
+            else if ((o->kind == PATH || o->kind == DIRECTORY || o->kind == LOGTARGET) &&
+                     v[0] != '/' && text_ok(v) && strlen(v) < 1024)
+                snprintf(msg, sizeof(msg),
+                         "%s=\"%s\" is not valid (an absolute path is needed%s: a daemon's "
+                         "working directory is anyone's guess); using the default %s",
+                         o->name, shown, o->kind == LOGTARGET ? ", or stderr or syslog" : "",
+                         o->def[0] ? o->def : "(none)");
             else
                 snprintf(msg, sizeof(msg), "%s=\"%s\" is not valid; using the default %s",
                          o->name, shown, o->def[0] ? o->def : "(none)");

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "own_dir.h"
 #include "persist.h"
 #include "replace_file.h"
 
@@ -51,29 +52,14 @@ static void file_name(const unsigned char fp[32], char name[80])
     file_name_ext(fp, ".ocsp", name);
 }
 
-/* The cache directory, opened for this one use; -1 if off or unusable. */
+/* The cache directory, opened for this one use; -1 if off or unusable
+ * (said once: own_dir.h). */
 static int open_dir(void)
 {
     const char *dir = as_cfg.cache_dir;
     if (dir[0] == '\0')
         return -1;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        warn_once("cannot use the cache directory %s (AUTOSTAPLE_CACHE_DIR): %s; "
-                  "keeping responses in memory only", dir, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    /* Whoever may write here may plant an old response for the next start,
-     * before which nothing newer is known: only the owner may. */
-    if (fstat(fd, &st) != 0 || (st.st_mode & (S_IWOTH | S_IWGRP))) {
-        warn_once("refusing the cache directory %s (AUTOSTAPLE_CACHE_DIR): it is "
-                  "writable by %s; keeping responses in memory only", dir,
-                  st.st_mode & S_IWOTH ? "anyone" : "its group");
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return as_own_dir_open(dir, "AUTOSTAPLE_CACHE_DIR", AS_DIR_OWNER_WRITES);
 }
 
 int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len)
@@ -119,7 +105,7 @@ void as_persist_save(const unsigned char fp[32], const unsigned char *der, size_
     snprintf(tmp, sizeof(tmp), ".%.16s.%d.tmp", name, (int)getpid());
     int err = as_replace_file_at(dfd, tmp, name, der, len);
     if (err != 0)
-        warn_once("cannot write to the cache directory %s: %s; keeping responses in "
+        warn_once("cannot write to %s (AUTOSTAPLE_CACHE_DIR): %s; responses are kept in "
                   "memory only", as_cfg.cache_dir, strerror(err));
     close(dfd);
 }

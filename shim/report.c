@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "ocsp.h"
+#include "own_dir.h"
 #include "ptrmap.h"
 #include "refresher.h"
 #include "replace_file.h"
@@ -210,24 +211,18 @@ static void warn_once(char *last, size_t lastlen, const char *fmt, ...)
     }
 }
 
-/* Writes buf as dir/name through dir/.name.tmp and a rename, mode 0644,
- * following no symbolic link, refusing a world-writable directory (the
- * rules of persist.c).  Returns 1 if written. */
+/* Writes buf as dir/name through dir/.name.tmp and a rename, mode 0644, in
+ * a directory that passes own_dir.h's rules (the cache directory's: its
+ * owner only writes there; the metrics directory's: not anyone).  Returns 1
+ * if written. */
 static int write_file(const char *dir, const char *var, const char *name, const char *buf,
                       size_t len, char *last, size_t lastlen)
 {
     char tmp[128];
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0) {
-        warn_once(last, lastlen, "cannot use %s (%s): %s", dir, var, strerror(errno));
+    int dfd = as_own_dir_open(dir, var, strcmp(var, "AUTOSTAPLE_CACHE_DIR") == 0
+                                            ? AS_DIR_OWNER_WRITES : AS_DIR_NOT_WORLD);
+    if (dfd < 0)
         return 0;
-    }
-    struct stat st;
-    if (fstat(dfd, &st) != 0 || (st.st_mode & S_IWOTH)) {
-        warn_once(last, lastlen, "refusing %s (%s): it is writable by anyone", dir, var);
-        close(dfd);
-        return 0;
-    }
     snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
     int err = as_replace_file_at(dfd, tmp, name, buf, len);
     int ok = err == 0;

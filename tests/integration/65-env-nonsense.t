@@ -109,7 +109,18 @@ like "$(cat "$T/logdir.log")" "warning: cannot open the log file $T \(AUTOSTAPLE
 start_shim_s_server cachefile leaf-rsa AUTOSTAPLE_CACHE_DIR="$T/a-file"
 check "AUTOSTAPLE_CACHE_DIR a file: stapled" wait_for_staple good "$PORT" 5
 check "AUTOSTAPLE_CACHE_DIR a file: said why" wait_for_log "$T/cachefile.log" \
-    "warning: cannot use the cache directory $T/a-file \(AUTOSTAPLE_CACHE_DIR\): Not a directory; keeping responses in memory only" 5
+    "warning: cannot use $T/a-file \(AUTOSTAPLE_CACHE_DIR\): not a directory; responses are kept in memory only" 5
+is "$(grep -c "a-file (AUTOSTAPLE_CACHE_DIR)" "$T/cachefile.log")" 1 \
+    "AUTOSTAPLE_CACHE_DIR a file: said once (not again for the status file)"
+mkdir -m 0755 "$T/real-cache"
+ln -s "$T/real-cache" "$T/link-cache"
+start_shim_s_server cachelink leaf-rsa AUTOSTAPLE_CACHE_DIR="$T/link-cache"
+check "AUTOSTAPLE_CACHE_DIR a symbolic link: refused, saying so" wait_for_log "$T/cachelink.log" \
+    "warning: refusing $T/link-cache \(AUTOSTAPLE_CACHE_DIR\): it is a symbolic link \(name the directory itself\)" 5
+is "$(grep -c "link-cache" "$T/cachelink.log")" 1 "AUTOSTAPLE_CACHE_DIR a symbolic link: once"
+start_shim_s_server cacherel leaf-rsa AUTOSTAPLE_CACHE_DIR=var/cache
+check "AUTOSTAPLE_CACHE_DIR relative: says an absolute path is needed" wait_for_log "$T/cacherel.log" \
+    "AUTOSTAPLE_CACHE_DIR=\"var/cache\" is not valid \(an absolute path is needed" 5
 
 start_shim_s_server badurl leaf-rsa 'AUTOSTAPLE_RESPONDER=http://[::1'
 check "AUTOSTAPLE_RESPONDER=http://[::1: the failure is logged" wait_for_log "$T/badurl.log" \

@@ -77,7 +77,7 @@ is "$(fetchers "$T/perconn.log" | wc -l)" 1 "PERCONN: the parent fetches, no chi
 like "$(cat "$T/daemon.out")" "taking over the refresh of 1 certificate from process [0-9]+, which is gone" \
     "DAEMON: the surviving daemon took over from the process that exited"
 is "$(fetchers "$T/daemon.out" | wc -l)" 1 "DAEMON: and fetches alone"
-is "$(grep -cE 'warning: cannot (use|write to) the cache directory .*keeping responses in memory only' \
+is "$(grep -cE 'warning: cannot (use|write to) .* \(AUTOSTAPLE_CACHE_DIR\): .*responses are kept in memory only' \
     "$T/dropped.log")" 1 \
     "DROPPED: a cache it can no longer use: one warning, at any number of refreshes"
 check "DROPPED: what was saved before the drop is there" test -s "$T/cache/$(openssl x509 \
