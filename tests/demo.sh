@@ -8,7 +8,10 @@
 # Everything listens on 127.0.0.1 and is stopped on exit.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "$root/${BUILD:-build}" && pwd)
+case ${BUILD:-build} in
+/*) build=$BUILD ;;
+*) build=$(cd "$root/${BUILD:-build}" && pwd) ;;
+esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-demo.XXXXXX")
 pids=()
 cleanup() {
@@ -67,7 +70,12 @@ else
 fi
 
 say "7. autostaple status: what the running server staples"
-for _ in $(seq 30); do ls "$work/cache"/status-*.txt >/dev/null 2>&1 && break; sleep 0.1; done
+# The status file is rewritten up to a second after a change: wait (5 s at
+# most) until it records the good response stapled above, not merely exists.
+for _ in $(seq 50); do
+    grep -qs '^status: good$' "$work/cache"/status-*.txt && break
+    sleep 0.1
+done
 echo "   autostaple status --cache-dir DIR"
 "$build/autostaple" status --cache-dir "$work/cache" | sed 's/^/   /'
 say "Done: an unmodified server stapled a verified OCSP response."
