@@ -25,7 +25,10 @@ case "${1:-build}" in
     bench) want=$bench ;;
     *) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 2 ;;
 esac
+# AUTOSTAPLE_DEPS_FORCE: packages installed again even if they are there
+# (tests/integration/97-deps-lock.t exercises the install path with them).
 missing=""
+for p in ${AUTOSTAPLE_DEPS_FORCE:-}; do missing="$missing $p"; done
 for p in $want; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
         missing="$missing $p"
@@ -37,7 +40,10 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "run as root:  apt-get update && $cmd" >&2
     exit 1
 fi
-echo "autostaple: installing$missing" >&2
+# A freshly booted machine may be running unattended-upgrades: apt waits
+# for the dpkg lock (bounded), and says so while it waits.
+lock_wait=${AUTOSTAPLE_DEPS_LOCK_WAIT:-600}
+echo "autostaple: installing$missing (waiting up to $lock_wait s for the dpkg lock if another apt holds it)" >&2
 export DEBIAN_FRONTEND=noninteractive
 # nginx and apache2 start their system services on install, listening on
 # every address: forbid that for the install unless a policy already rules.
@@ -46,6 +52,6 @@ if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
     trap 'rm -f "$policy"' EXIT
 fi
-apt-get update -qq >&2
+apt-get -o "DPkg::Lock::Timeout=$lock_wait" update -qq >&2
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >&2
+apt-get -o "DPkg::Lock::Timeout=$lock_wait" install -y -qq --no-install-recommends $missing >&2
