@@ -190,18 +190,36 @@ INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
              $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(filter %.7,$(MAN_PAGES)))) \
              $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)
-	install -m 0755 $(BUILD)/autostaple $(DESTDIR)$(BINDIR)/
-	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 $(filter %.7,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man7/
-	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+# The installed command is linked apart ($(BUILD)/install/), with the
+# installed LIBDIR: build/autostaple keeps the one it was built with.  The
+# man pages name the installed paths (their sources say /usr/local; in
+# groff a path's hyphens are written \-), and the installed README's links
+# point beside it (the docs are installed flat).
+INSTALL_ROFF = sed -e 's|/usr/local/lib|$(subst -,\\-,$(LIBDIR))|g' \
+                   -e 's|/usr/local/share/doc/autostaple|$(subst -,\\-,$(DOCDIR))|g'
 
+install: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/libascore.a
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR) $(BUILD)/install
+	$(CC) $(ALL_CFLAGS) -Ishim -DAS_LIBDIR=\"$(LIBDIR)\" -o $(BUILD)/install/autostaple \
+	    $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
+	install -m 0755 $(BUILD)/install/autostaple $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
+	for m in $(MAN_PAGES); do \
+	    $(INSTALL_ROFF) $$m >$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} && \
+	    chmod 0644 $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; \
+	done
+	install -m 0644 $(filter-out README.md,$(DOC_FILES)) $(DESTDIR)$(DOCDIR)/
+	sed -e 's|](docs/|](|g' README.md >$(DESTDIR)$(DOCDIR)/README.md
+	chmod 0644 $(DESTDIR)$(DOCDIR)/README.md
+
+# Removes the files install wrote, then the directories it may have made,
+# each only if empty (and its parents, while empty).
 uninstall:
 	rm -f $(INSTALLED)
-	if [ -d $(DESTDIR)$(DOCDIR) ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR); fi
+	for d in $(DOCDIR) $(MANDIR)/man1 $(MANDIR)/man7 $(BINDIR) $(LIBDIR); do \
+	    if [ -d $(DESTDIR)$$d ]; then rmdir -p --ignore-fail-on-non-empty $(DESTDIR)$$d; fi; \
+	done
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -39,6 +39,7 @@ expected() {
         "644 $p/share/doc/autostaple/design.md" "644 $p/share/doc/autostaple/deploying.md" | sort
 }
 files_in() { (cd "$1" && find . ! -type d -printf '%m %P\n' | sort); }
+dirs_in() { (cd "$1" && find . -type d -printf '%P\n' | sort); }
 
 start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
 
@@ -48,10 +49,12 @@ for prefix in /usr /opt/x; do
     mkdir -p "$root$prefix/lib" "$root$prefix/share/doc/other"
     echo keep >"$root$prefix/lib/other.so"
     echo keep >"$root$prefix/share/doc/other/README"
-    before=$(files_in "$root")
+    before=$(files_in "$root") before_dirs=$(dirs_in "$root")
+    built=$(md5sum <"$build/autostaple")
 
     check "$prefix: make install DESTDIR=... PREFIX=$prefix succeeds" \
         mk install DESTDIR="$root" PREFIX="$prefix"
+    is "$(md5sum <"$build/autostaple")" "$built" "$prefix: the build's own command is left as it was"
     log=$T/install${prefix//\//-}.log
     cp "$T/.check.out" "$log"
     is "$(comm -13 <(echo "$before") <(files_in "$root"))" "$(expected "$prefix")" \
@@ -62,8 +65,13 @@ for prefix in /usr /opt/x; do
         cmp "$AS_BUILD/libautostaple.so" "$root$prefix/lib/libautostaple.so"
     check "$prefix: the installed core is the suite's" \
         cmp "$AS_BUILD/libautostaple-core.so" "$root$prefix/lib/libautostaple-core.so"
-    check "$prefix: the man pages are installed as written" \
-        cmp "$AS_SRC/docs/man/libautostaple.7" "$root$prefix/share/man/man7/libautostaple.7"
+    page=$(MANWIDTH=200 man -l "$root$prefix/share/man/man7/libautostaple.7" 2>/dev/null)
+    like "$page" "LD_PRELOAD=$prefix/lib/libautostaple\.so" \
+        "$prefix: the man page names the installed library"
+    like "$page" "$prefix/share/doc/autostaple/deploying\.md" "$prefix: and the installed docs"
+    unlike "$page" "/usr/local" "$prefix: and nothing of the default prefix"
+    unlike "$(cat "$root$prefix/share/doc/autostaple/README.md")" "\]\(docs/" \
+        "$prefix: the installed README's links point beside it"
     check "$prefix: man finds libautostaple(7) in MANDIR" \
         test "$(man -M "$root$prefix/share/man" -w 7 libautostaple 2>/dev/null)" = \
         "$root$prefix/share/man/man7/libautostaple.7"
@@ -90,6 +98,7 @@ for prefix in /usr /opt/x; do
     check "$prefix: make uninstall with the same variables succeeds" \
         mk uninstall DESTDIR="$root" PREFIX="$prefix"
     is "$(files_in "$root")" "$before" "$prefix: uninstall removes every installed file and nothing else"
+    is "$(dirs_in "$root")" "$before_dirs" "$prefix: and the directories install made"
     check_fails "$prefix: and the doc directory" test -e "$root$prefix/share/doc/autostaple"
     check "$prefix: but not the directories others use" test -d "$root$prefix/share/doc/other"
 done
