@@ -98,15 +98,18 @@ const char *as_cert_responder(const struct as_cert *c)
 static void announce(const struct as_cert *c)
 {
     const char *url = as_cert_responder(c);
+    const char *must = c->must_staple ? " (Must-Staple: a handshake without a staple fails "
+                                        "in clients that honour it, Firefox among them)" : "";
     char aia[1024];
     if (url[0] != '\0')
-        as_log(AS_INFO, "certificate %s (%s): stapling from %s", c->name, c->learned_how, url);
+        as_log(AS_INFO, "certificate %s (%s): stapling from %s%s", c->name, c->learned_how, url,
+               must);
     else if (as_aia_explain(c->leaf, NID_ad_OCSP, aia, sizeof(aia)))
-        as_log(AS_WARN, "certificate %s (%s) has %s: not stapling it", c->name,
-               c->learned_how, aia);
+        as_log(c->must_staple ? AS_ERROR : AS_WARN, "certificate %s (%s) has %s: not stapling "
+               "it%s", c->name, c->learned_how, aia, must);
     else
-        as_log(AS_INFO, "certificate %s (%s) names no OCSP responder: not stapling it",
-               c->name, c->learned_how);
+        as_log(c->must_staple ? AS_ERROR : AS_INFO, "certificate %s (%s) names no OCSP "
+               "responder: not stapling it%s", c->name, c->learned_how, must);
 }
 
 void as_cert_announce_pending_locked(void)
@@ -178,6 +181,18 @@ static void say_shortfall(enum as_cache_shortfall why, const char *name)
     }
 }
 
+int as_cert_is_must_staple(X509 *x)
+{
+    int crit = 0, yes = 0;
+    ERR_set_mark();
+    STACK_OF(ASN1_INTEGER) *features = X509_get_ext_d2i(x, NID_tlsfeature, &crit, NULL);
+    for (int i = 0; features != NULL && i < sk_ASN1_INTEGER_num(features); i++)
+        yes |= ASN1_INTEGER_get(sk_ASN1_INTEGER_value(features, i)) == 5; /* status_request */
+    sk_ASN1_INTEGER_pop_free(features, ASN1_INTEGER_free);
+    ERR_pop_to_mark();
+    return yes;
+}
+
 static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
     /* The strings are sized to fit: an entry costs a few hundred bytes
@@ -202,6 +217,7 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     c->ocsp_url = memcpy(c->text + nlen, ocsp, olen);
     c->ca_issuers_url = memcpy(c->text + nlen + olen, issuers, ilen);
     c->learned = time(NULL);
+    c->must_staple = as_cert_is_must_staple(x);
 
     c->learned_how = how;
     if (as_cert_responder(c)[0] != '\0') {

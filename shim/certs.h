@@ -31,6 +31,10 @@ struct as_cert {
      * as_registry_lock, read without it (ocsp_file.c). */
     _Atomic(struct as_ocsp_file *) ocsp_files;
     atomic_int warm_tried;          /* its saved response was looked for (warm_start.h) */
+    int must_staple;                /* TLS Feature status_request (RFC 7633): set at registration */
+    /* A Must-Staple handshake went out without a staple since the last
+     * stapled one (the error is said once per such episode: status_cb.c). */
+    atomic_int must_staple_missed;
 
     /* Under as_registry_lock. */
     const char *learned_how;        /* a string literal, for the log */
@@ -70,6 +74,11 @@ extern pthread_cond_t as_settled_cond;
 extern int as_unsettled;  /* certificates to fetch whose first attempt has not ended */
 /* First entry of the list; walk with ->next under as_registry_lock. */
 struct as_cert *as_registry_first(void);
+
+/* Does x carry the TLS Feature extension with status_request (RFC 7633,
+ * "Must-Staple")?  Clients that honour it (Firefox) refuse a handshake
+ * that comes without a staple. */
+int as_cert_is_must_staple(X509 *x);
 
 /* The entry for this X509 object, without locking; NULL if not learned. */
 struct as_cert *as_cert_find(const X509 *x);

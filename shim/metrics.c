@@ -49,6 +49,11 @@ void as_metrics_write(FILE *out, const struct as_process_view *p,
     family(out, "autostaple_unstapled_total", "counter",
            "TLS handshakes that asked for certificate status and got none.");
     fprintf(out, "autostaple_unstapled_total{%s} %lu\n", labels, p->unstapled);
+    family(out, "autostaple_must_staple_unstapled_total", "counter",
+           "Of those, handshakes of Must-Staple certificates (TLS Feature status_request): "
+           "clients that honour it refused them.");
+    fprintf(out, "autostaple_must_staple_unstapled_total{%s} %lu\n", labels,
+            p->must_staple_unstapled);
     family(out, "autostaple_certificates", "gauge",
            "Server certificates this process refreshes.");
     fprintf(out, "autostaple_certificates{%s} %zu\n", labels, n);

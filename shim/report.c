@@ -305,6 +305,8 @@ static void render(int want_status, int want_metrics, char **status, size_t *sle
         as_slot_counts(c->slot, &staples, &unstapled);
         p.staples += staples;
         p.unstapled += unstapled;
+        if (c->must_staple)
+            p.must_staple_unstapled += unstapled;
         if (e[i].forgotten)
             continue; /* no longer served: counted, not shown */
         struct record *r = record_of(c);
@@ -326,6 +328,7 @@ static void render(int want_status, int want_metrics, char **status, size_t *sle
         v->fetching = e[i].taken;
         v->staples = staples;
         v->unstapled = unstapled;
+        v->must_staple = c->must_staple;
     }
     /* Formatted under the lock: the views point into the records. */
     FILE *out;

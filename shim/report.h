@@ -108,6 +108,7 @@ struct as_cert_view {
     time_t next_fetch;       /* 0: none scheduled (or being fetched) */
     int fetching;            /* a fetch thread has it now */
     unsigned long staples, unstapled;
+    int must_staple;         /* TLS Feature status_request (RFC 7633) */
 };
 
 struct as_process_view {
@@ -119,6 +120,7 @@ struct as_process_view {
     time_t now;
     unsigned long long fetches, failures[AS_FAIL_COUNT];
     unsigned long staples, unstapled; /* slots' counts and as_unstapled_unlearned */
+    unsigned long must_staple_unstapled; /* of unstapled, Must-Staple certificates' */
 };
 
 /* "2026-11-21T10:49:00Z", or "-" for 0. */
@@ -140,6 +142,7 @@ struct as_status_cert {
     char status[AS_STATUS_FIELD], produced[AS_STATUS_FIELD], this_update[AS_STATUS_FIELD];
     char next_update[AS_STATUS_FIELD], last_fetch[AS_STATUS_FIELD], last_error[AS_STATUS_FIELD];
     char next_fetch[AS_STATUS_FIELD], staples[AS_STATUS_FIELD];
+    char must_staple[AS_STATUS_FIELD]; /* "yes", "no", "" in an older file */
 };
 struct as_status_file {
     long pid;

@@ -3,6 +3,7 @@
  * only SSL_TLSEXT_ERR_OK or SSL_TLSEXT_ERR_NOACK unless the application's own
  * callback decided otherwise.  An application that installs its own callback
  * keeps it: ours calls it first and lets its staple win. */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,7 @@
 #include "certs.h"
 #include "core.h"
 #include "issuer.h"
+#include "log.h"
 #include "refresher.h"
 #include "report.h"
 #include "succession.h"
@@ -83,6 +85,22 @@ static struct as_cert *learn_lazily(SSL *s, X509 *leaf)
     return as_cert_learn(leaf, "seen in a handshake", 1);
 }
 
+/* A Must-Staple certificate's handshake goes out without a staple: clients
+ * that honour it refuse the connection.  Said once per episode (until a
+ * handshake is stapled again), at error level: one log line on the
+ * handshake's thread, which is otherwise never I/O, but this is an outage. */
+static void missed_must_staple(struct as_cert *c)
+{
+    if (atomic_exchange(&c->must_staple_missed, 1))
+        return;
+    int saved = errno;
+    as_log(AS_ERROR, "certificate %s is Must-Staple and a handshake went out without a "
+           "staple (none verified and valid is held): clients that honour Must-Staple, "
+           "Firefox among them, refuse the connection; said once until one is stapled "
+           "again", c->name);
+    errno = saved;
+}
+
 static int staple(SSL *s)
 {
     X509 *leaf = SSL_get_certificate(s);
@@ -95,8 +113,13 @@ static int staple(SSL *s)
     /* (as_slot_copy counts the handshake in the slot, stapled or not) */
     unsigned char *der;
     size_t len;
-    if (!as_slot_copy(c->slot, time(NULL), &der, &len))
+    if (!as_slot_copy(c->slot, time(NULL), &der, &len)) {
+        if (c->must_staple)
+            missed_must_staple(c);
         return SSL_TLSEXT_ERR_NOACK;
+    }
+    if (c->must_staple && atomic_load_explicit(&c->must_staple_missed, memory_order_relaxed))
+        atomic_store_explicit(&c->must_staple_missed, 0, memory_order_relaxed);
     if (as_real_fns.SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, (long)len, der) <= 0) {
         OPENSSL_free(der);
         return SSL_TLSEXT_ERR_NOACK;

@@ -92,6 +92,7 @@ void as_status_write(FILE *out, const struct as_process_view *p,
         field(out, "certificate", c->subject);
         field(out, "serial", c->serial);
         field(out, "responder", c->responder);
+        field(out, "must_staple", c->must_staple ? "yes" : "no");
         field(out, "status", status_name(c->status));
         time_field(out, "produced", c->produced, NULL);
         time_field(out, "this_update", c->this_update, NULL);
@@ -146,6 +147,7 @@ static const struct { const char *key; size_t offset; } cert_fields[] = {
     CERT_FIELD(serial), CERT_FIELD(responder), CERT_FIELD(status), CERT_FIELD(produced),
     CERT_FIELD(this_update), CERT_FIELD(next_update), CERT_FIELD(last_fetch),
     CERT_FIELD(last_error), CERT_FIELD(next_fetch), CERT_FIELD(staples),
+    CERT_FIELD(must_staple),
 };
 
 int as_status_parse(const char *text, struct as_status_file *f)

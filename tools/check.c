@@ -281,6 +281,9 @@ static void show_certificate(X509 *leaf)
     hex[mdlen ? 3 * mdlen - 1 : 0] = '\0';
     printf("certificate: subject %s; serial %s; notAfter %s; SHA-256 %s\n", subject, serial,
            not_after, hex);
+    if (as_cert_is_must_staple(leaf))
+        printf("must-staple: yes (TLS Feature status_request): clients that honour it, "
+               "Firefox among them, refuse a handshake without a staple\n");
 }
 
 /* The responder URL and where it came from, as the library picks it

@@ -136,7 +136,12 @@ static void print_proc(const struct proc *p)
         width[k] = strlen(heads[k]);
     for (size_t i = 0; i < n; i++) {
         const struct as_status_cert *c = &p->f.certs[i];
-        const char *v[COLUMNS] = { c->subject, c->serial, c->status, c->produced,
+        /* A Must-Staple certificate is flagged where it is named: without a
+         * staple its handshakes fail. */
+        char subject[AS_STATUS_FIELD + 16];
+        snprintf(subject, sizeof(subject), "%s%s", c->subject,
+                 strcmp(c->must_staple, "yes") == 0 ? " [must-staple]" : "");
+        const char *v[COLUMNS] = { subject, c->serial, c->status, c->produced,
                                    c->next_update, c->last_fetch, c->last_error };
         for (int k = 0; k < COLUMNS; k++) {
             readable(v[k], cells[i][k], sizeof(cells[i][k]));

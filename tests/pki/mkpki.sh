@@ -74,7 +74,8 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOC
 
-# add_leaf_section SECTION DNSNAME AIA_ISSUER_FILE|"" KEYUSAGE [EKU]  ("" = no AIA at all)
+# add_leaf_section SECTION DNSNAME AIA_ISSUER_FILE|"" KEYUSAGE [EKU [EXTRA]]
+# ("" = no AIA at all; EXTRA: one more extension line)
 add_leaf_section() {
     {
         echo "[$1]"
@@ -87,6 +88,7 @@ add_leaf_section() {
         if [ -n "$3" ]; then
             echo "authorityInfoAccess = OCSP;URI:http://127.0.0.1:$OCSP_PORT/, caIssuers;URI:http://127.0.0.1:$ISSUER_PORT/$3"
         fi
+        if [ -n "${6:-}" ]; then echo "$6"; fi
         echo
     } >> "$WORK/ext.cnf"
 }
@@ -109,7 +111,7 @@ selfsign() {
 
 # RSA keygen dominates the run time: generate all keys up front, in parallel.
 pids=()
-for k in root inter ocsp-signer ocsp-ca-signer ocsp-noeku rogue-ca rogue-signer leaf-rsa leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client; do
+for k in root inter ocsp-signer ocsp-ca-signer ocsp-noeku rogue-ca rogue-signer leaf-rsa leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client leaf-muststaple; do
     genrsa "$WORK/$k.key" & pids+=($!)
 done
 ec_key leaf-ec.key
@@ -135,22 +137,26 @@ rsa_key rogue-signer.key
 issue rogue-signer "/CN=autostaple rogue ocsp signer" ocsp_signer rogue-ca 30
 
 # --- leaves (issued by inter, 30 days) ---
-LEAVES="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client"
+# leaf-muststaple carries the TLS Feature extension status_request (RFC 7633)
+LEAVES="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-unknown leaf-noaia leaf-pemissuer leaf-client leaf-muststaple"
 declare -A L_DNS=(
     [leaf-rsa]=good.test [leaf-ec]=good.test [leaf-sni]=sni.test
     [leaf-revoked]=revoked.test [leaf-unknown]=unknown.test
-    [leaf-noaia]=noaia.test [leaf-pemissuer]=pemissuer.test [leaf-client]=client.test)
+    [leaf-noaia]=noaia.test [leaf-pemissuer]=pemissuer.test [leaf-client]=client.test
+    [leaf-muststaple]=muststaple.test)
 declare -A L_SUBJ=(
     [leaf-rsa]="/CN=good.test" [leaf-ec]="/OU=ecdsa/CN=good.test"
     [leaf-sni]="/CN=sni.test" [leaf-revoked]="/CN=revoked.test"
     [leaf-unknown]="/CN=unknown.test" [leaf-noaia]="/CN=noaia.test"
-    [leaf-pemissuer]="/CN=pemissuer.test" [leaf-client]="/CN=client.test")
+    [leaf-pemissuer]="/CN=pemissuer.test" [leaf-client]="/CN=client.test"
+    [leaf-muststaple]="/CN=muststaple.test")
 for l in $LEAVES; do
     aia=inter.der
     case $l in leaf-noaia) aia="";; leaf-pemissuer) aia=inter.pem;; esac
     ku="digitalSignature, keyEncipherment"; [ "$l" = leaf-ec ] && ku=digitalSignature
     eku=serverAuth; [ "$l" = leaf-client ] && eku=clientAuth   # a TLS client's certificate
-    add_leaf_section "ext_$l" "${L_DNS[$l]}" "$aia" "$ku" "$eku"
+    extra=''; [ "$l" = leaf-muststaple ] && extra="tlsfeature = status_request"
+    add_leaf_section "ext_$l" "${L_DNS[$l]}" "$aia" "$ku" "$eku" "$extra"
     [ "$l" = leaf-ec ] || rsa_key "$l.key"
     issue "$l" "${L_SUBJ[$l]}" "ext_$l" inter 30
     cat "$l.pem" inter.pem > "$l-full.pem"
@@ -182,7 +188,7 @@ index_line() {
         printf 'V\t%s\t\t%s\tunknown\t%s\n' "$end" "$serial" "$subj"
     fi
 }
-KNOWN="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-noaia leaf-pemissuer leaf-client"   # leaf-unknown: never listed
+KNOWN="leaf-rsa leaf-ec leaf-sni leaf-revoked leaf-noaia leaf-pemissuer leaf-client leaf-muststaple"   # leaf-unknown: never listed
 : > index.txt; : > index-all-good.txt; : > index-all-revoked.txt
 for l in $KNOWN; do
     if [ "$l" = leaf-revoked ]; then index_line "$l" R >> index.txt; else index_line "$l" V >> index.txt; fi

@@ -131,7 +131,7 @@ int main(void)
     int samples = 0;
     text = format(as_metrics_write, &p, certs, 2);
     ok(exposition_ok(text, &samples), "every metrics line is in the exposition format");
-    is_long(samples, 4 + AS_FAIL_COUNT + 1, "samples: 3 counters, a gauge, a failure per reason, "
+    is_long(samples, 5 + AS_FAIL_COUNT + 1, "samples: 4 counters, a gauge, a failure per reason, "
             "one expiry (none for the certificate without a response)");
     ok(strstr(text, "autostaple_staples_total{program=\"nginx\",pid=\"1234\"} 45\n") != NULL,
        "staples_total");
