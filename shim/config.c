@@ -13,7 +13,7 @@
 
 struct as_config as_cfg;
 
-enum kind { BOOL, LEVEL, DURATION, SIZE, COUNT, PATH, DIRECTORY, URL, LOGTARGET };
+enum kind { BOOL, LEVEL, DURATION, SIZE, COUNT, PATH, DIRECTORY, URL, LOGTARGET, PROXY };
 
 struct option {
     const char *name;
@@ -45,6 +45,7 @@ static const struct option options[] = {
     { "AUTOSTAPLE_METRICS_DIR", DIRECTORY, F(metrics_dir), "", 0, 0 },
     { "AUTOSTAPLE_METRICS_INTERVAL", DURATION, F(metrics_interval), "15", 1, 3600 },
     { "AUTOSTAPLE_OCSP_FILES", BOOL, F(ocsp_files), "1", 0, 0 },
+    { "AUTOSTAPLE_PROXY", PROXY, F(proxy), "", 0, 0 },
 };
 
 /* Read outside the table: by the preloaded object (preload.c). */
@@ -187,6 +188,11 @@ static int apply(struct as_config *cfg, const struct option *o, const char *valu
         break;
     case URL:
         ok = strlen(value) < 1024 && (value[0] == '\0' || url_ok(value));
+        snprintf(field, 1024, "%s", ok ? value : o->def);
+        break;
+    case PROXY: /* "" (libcurl's variables), "direct", or an http(s) URL */
+        ok = strlen(value) < 1024 &&
+             (value[0] == '\0' || strcasecmp(value, "direct") == 0 || url_ok(value));
         snprintf(field, 1024, "%s", ok ? value : o->def);
         break;
     }

@@ -25,6 +25,7 @@ struct as_config {
     char metrics_dir[1024]; /* AUTOSTAPLE_METRICS_DIR: Prometheus textfile, "" = none */
     long metrics_interval;  /* AUTOSTAPLE_METRICS_INTERVAL: seconds between rewrites */
     int ocsp_files;       /* AUTOSTAPLE_OCSP_FILES: read <certificate file>.ocsp */
+    char proxy[1024];     /* AUTOSTAPLE_PROXY: "" = libcurl's variables, "direct", or a URL */
 };
 
 /* A warning about a bad value shows at most AS_CONFIG_SHOWN_MAX bytes of it

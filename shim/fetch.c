@@ -1,4 +1,5 @@
-/* fetch.c: see fetch.h.  libcurl's usual proxy variables apply. */
+/* fetch.c: see fetch.h.  AUTOSTAPLE_PROXY, else libcurl's usual proxy
+ * variables, choose the proxy. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -192,6 +193,15 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl.easy_setopt(h, CURLOPT_ERRORBUFFER, res->detail); /* CURL_ERROR_SIZE bytes */
     curl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    /* AUTOSTAPLE_PROXY: the library's own proxy, whatever the server's
+     * http_proxy says; "direct": none at all.  Unset, libcurl's variables
+     * (http_proxy, https_proxy, no_proxy) apply. */
+    if (strcasecmp(as_cfg.proxy, "direct") == 0) {
+        curl.easy_setopt(h, CURLOPT_PROXY, "");
+    } else if (as_cfg.proxy[0] != '\0') {
+        curl.easy_setopt(h, CURLOPT_PROXY, as_cfg.proxy);
+        curl.easy_setopt(h, CURLOPT_NOPROXY, "");
+    }
     if (post != NULL) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
         headers = curl.slist_append(NULL, ctype);
