@@ -1,6 +1,6 @@
 # autostaple: make, make check, make demo, make check-asan, make check-tsan,
 # make check-trixie, make fuzz, make check-fuzz (FUZZ_SECONDS), make bench
-# (BENCH_QUICK=1),
+# (BENCH_QUICK=1), make deb,
 # make install, make uninstall (PREFIX, DESTDIR, BINDIR, LIBDIR, MANDIR,
 # DOCDIR).
 # See README.md.
@@ -31,7 +31,7 @@ TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
-.PHONY: FORCE all deps check check-asan check-tsan check-trixie demo test-tools fuzz check-fuzz bench \
+.PHONY: FORCE all deps check check-asan check-tsan check-trixie deb demo test-tools fuzz check-fuzz bench \
         bench-tools install uninstall clean
 
 all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
@@ -45,11 +45,12 @@ $(BUILD)/obj/%.o: shim/%.c $(HEADERS) | $(BUILD)/obj
 # The preload object links to libc only (see shim/preload.c).
 $(BUILD)/libautostaple.so: shim/preload.c shim/boundary.h shim/preload.map | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -shared -o $@ shim/preload.c \
-	    -Wl,--version-script=shim/preload.map -Wl,-z,defs -Wl,-z,now -ldl -lpthread
+	    -Wl,--version-script=shim/preload.map -Wl,-soname,libautostaple.so -Wl,-z,defs -Wl,-z,now \
+	    -ldl -lpthread
 
 $(BUILD)/libautostaple-core.so: $(CORE_OBJ) shim/core.map
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE_OBJ) -Wl,--version-script=shim/core.map \
-	    -Wl,-z,defs -Wl,-z,now -lssl -lcrypto -ldl -lpthread
+	    -Wl,-soname,libautostaple-core.so -Wl,-z,defs -Wl,-z,now -lssl -lcrypto -ldl -lpthread
 
 $(BUILD)/libascore.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $(CORE_OBJ)
@@ -100,6 +101,11 @@ check-asan:
 # The whole suite with the library built under ThreadSanitizer.
 check-tsan:
 	@$(MAKE) --no-print-directory check BUILD=build-tsan CFLAGS="-O1 -g" SANITIZE="-fsanitize=thread"
+
+# The Debian package, build/autostaple_VERSION_ARCH.deb (mk/deb.sh says how).
+deb:
+	@mk/deps.sh deb
+	@mk/deb.sh
 
 # The whole suite again inside Debian 13 (OpenSSL 3.5), in a chroot kept in
 # build/trixie-root (mk/trixie.sh says how).  Root only.

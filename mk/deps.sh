@@ -1,6 +1,6 @@
 #!/bin/sh
-# mk/deps.sh build|check|demo|fuzz|bench: install the Debian packages a make target
-# needs.  As root it runs apt-get; otherwise it prints the exact command and
+# mk/deps.sh build|check|demo|fuzz|bench|deb: install the Debian packages a
+# make target needs.  As root it runs apt-get; otherwise it prints the exact command and
 # fails.  Quiet when everything is already there.
 set -eu
 # Per release: the sanitizer runtimes come with the default clang's version
@@ -13,17 +13,19 @@ case $release in
     *) clang_rt=libclang-rt-dev ;;
 esac
 build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev"
-check="$build openssl curl gnutls-bin perl python3 nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
+check="$build openssl curl gnutls-bin perl python3 dpkg-dev debhelper fakeroot lintian nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
 demo="$build openssl curl"
 fuzz="$build clang $clang_rt"
 bench="$build openssl curl nginx-light valgrind hyperfine procps linux-perf"
+deb="$build dpkg-dev debhelper fakeroot lintian"
 case "${1:-build}" in
     build) want=$build ;;
     check) want=$check ;;
     demo) want=$demo ;;
     fuzz) want=$fuzz ;;
     bench) want=$bench ;;
-    *) echo "usage: $0 build|check|demo|fuzz|bench" >&2; exit 2 ;;
+    deb) want=$deb ;;
+    *) echo "usage: $0 build|check|demo|fuzz|bench|deb" >&2; exit 2 ;;
 esac
 # AUTOSTAPLE_DEPS_FORCE: packages installed again even if they are there
 # (tests/integration/97-deps-lock.t exercises the install path with them).
