@@ -6,6 +6,7 @@
 # test's own; the package installed is one that is there already (procps),
 # forced through the install path.
 . "$AS_SRC/tests/lib.sh"
+sanitized && skip_all "deps.sh has nothing to do with the library: the plain run covers it"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (apt-get, the dpkg lock)"
 command -v apt-get >/dev/null && [ -e /var/lib/dpkg/lock-frontend ] || skip_all "no apt/dpkg here"
