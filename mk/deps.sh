@@ -13,11 +13,11 @@ case $release in
     *) clang_rt=libclang-rt-dev ;;
 esac
 build="gcc make libc6-dev libssl-dev libcurl4-openssl-dev"
-check="$build openssl curl gnutls-bin perl python3 dpkg-dev debhelper fakeroot lintian nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
+check="$build openssl curl gnutls-bin perl python3 build-essential dpkg-dev debhelper fakeroot lintian nginx-light apache2 haproxy lighttpd lighttpd-mod-openssl procps valgrind man-db groff-base"
 demo="$build openssl curl"
 fuzz="$build clang $clang_rt"
 bench="$build openssl curl nginx-light valgrind hyperfine procps linux-perf"
-deb="$build dpkg-dev debhelper fakeroot lintian"
+deb="$build build-essential dpkg-dev debhelper fakeroot lintian"
 case "${1:-build}" in
     build) want=$build ;;
     check) want=$check ;;

@@ -21,7 +21,8 @@ deb=$AS_SRC/$(tail -n1 "$T/deb.out")
 check "the package is there ($deb)" test -f "$deb"
 
 purge() { DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq autostaple >/dev/null 2>&1; }
-trap purge EXIT
+# (lib.sh's own exit handler, which stops what the test started, runs too)
+trap 'rc=$?; purge; (exit $rc); _as_exit' EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >"$T/install.log" 2>&1
 is "$?" 0 "apt-get install ./autostaple_*.deb"
 for f in /usr/bin/autostaple "/usr/lib/$multiarch/libautostaple.so" \
@@ -48,7 +49,7 @@ check "a server under the packaged library staples" wait_for_staple good "$PORT"
 stop_bg pkg
 
 purge
-trap - EXIT
+trap _as_exit EXIT
 check_fails "purged: the command is gone" test -e /usr/bin/autostaple
 check_fails "and the library" test -e "/usr/lib/$multiarch/libautostaple.so"
 check_fails "and the cache directory" test -e /var/cache/autostaple
