@@ -18,6 +18,10 @@ responder_inodes() {
     hex=$(printf '%04X' "$1")
     awk -v p=":$hex" 'NR > 1 && substr($3, length($3) - 4) == p { print $10 }' /proc/net/tcp
 }
+# responder_connected: a connection to the fake responder is open now
+# (a function: eventually runs it again; a $(...) argument would be read
+# once, before the first try)
+responder_connected() { [ -n "$(responder_inodes "$FAKE_PORT")" ]; }
 # inherited LOG: the socket inodes the probe's shell listed
 inherited() { sed -n 's/^exec probe: fd [0-9]* -> socket:\[\([0-9]*\)\]$/\1/p' "$1"; }
 
@@ -31,7 +35,7 @@ for scheme in http https; do
     wait_for_log "$T/exec-$scheme.log" '^ready' 10 || _as_infra_fail "fixture" "$T/exec-$scheme.log"
     # the fetch is under way: its connection to the responder is open
     check "$scheme: the fetch's connection to the responder is open" \
-        eventually 5 test -n "$(responder_inodes "$FAKE_PORT")"
+        eventually 5 responder_connected
     staple_of "$PORT" >/dev/null
     wait_for_log "$T/exec-$scheme.log" '^exec probe: done' 10 ||
         _as_infra_fail "exec probe" "$T/exec-$scheme.log"
