@@ -67,7 +67,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         used += snprintf(path + used, sizeof(path) - used, "%02x", fp[i]);
     snprintf(path + used, sizeof(path) - used, ".ocsp");
     as_cache_configure((size_t)as_cfg.max_response, 1);
-    if ((slot = as_slot_new()) == NULL)
+    enum as_cache_shortfall why;
+    if ((slot = as_slot_new(&why)) == NULL)
         exit(2);
     return 0;
 }
