@@ -22,13 +22,6 @@ static struct {
     int next;
 } memo = { PTHREAD_MUTEX_INITIALIZER, { { { 0 }, { 0 } } }, 0 };
 
-/* What follows when the directory of var cannot be used. */
-static const char *consequence(const char *var)
-{
-    return strcmp(var, "AUTOSTAPLE_CACHE_DIR") == 0
-               ? "responses are kept in memory only, and no status file is written"
-               : "no file is written there";
-}
 
 static void say_once(const char *dir, const char *msg)
 {
@@ -56,8 +49,13 @@ static void forget(const char *dir)
     pthread_mutex_unlock(&memo.lock);
 }
 
-int as_own_dir_open(const char *dir, const char *var, enum as_dir_rule rule)
+int as_own_dir_open(const char *dir, const char *var)
 {
+    int cache = strcmp(var, "AUTOSTAPLE_CACHE_DIR") == 0;
+    /* What follows when it cannot be used. */
+    const char *consequence = cache ? "responses are kept in memory only, and no status file "
+                                      "is written"
+                                    : "no file is written there";
     char msg[1600];
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
@@ -65,18 +63,18 @@ int as_own_dir_open(const char *dir, const char *var, enum as_dir_rule rule)
         int err = errno;
         if ((err == ENOTDIR || err == ELOOP) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
             snprintf(msg, sizeof(msg), "refusing %s (%s): it is a symbolic link (name the "
-                     "directory itself); %s", dir, var, consequence(var));
+                     "directory itself); %s", dir, var, consequence);
         else
             snprintf(msg, sizeof(msg), "cannot use %s (%s): %s; %s", dir, var,
-                     err == ENOTDIR ? "not a directory" : strerror(err), consequence(var));
+                     err == ENOTDIR ? "not a directory" : strerror(err), consequence);
         say_once(dir, msg);
         return -1;
     }
-    mode_t refused = rule == AS_DIR_OWNER_WRITES ? (S_IWOTH | S_IWGRP) : S_IWOTH;
+    mode_t refused = cache ? (S_IWOTH | S_IWGRP) : S_IWOTH;
     if (fstat(fd, &st) != 0 || (st.st_mode & refused)) {
         snprintf(msg, sizeof(msg), "refusing %s (%s): it is writable by %s (only its owner "
                  "may write there); %s", dir, var, st.st_mode & S_IWOTH ? "anyone" : "its group",
-                 consequence(var));
+                 consequence);
         say_once(dir, msg);
         close(fd);
         return -1;

@@ -10,13 +10,10 @@
 #ifndef AS_OWN_DIR_H
 #define AS_OWN_DIR_H
 
-enum as_dir_rule {
-    AS_DIR_OWNER_WRITES,  /* refused if its group or others may write */
-    AS_DIR_NOT_WORLD,     /* refused if anyone may write */
-};
-
-/* A descriptor of dir (the value of the variable var), O_CLOEXEC, for
- * openat; -1 if it cannot be used, having said why (once). */
-int as_own_dir_open(const char *dir, const char *var, enum as_dir_rule rule);
+/* A descriptor of dir (the value of the variable var, which names the rules:
+ * AUTOSTAPLE_CACHE_DIR refused if its group or others may write, any other
+ * if anyone may), O_CLOEXEC, for openat; -1 if it cannot be used, having
+ * said why (once). */
+int as_own_dir_open(const char *dir, const char *var);
 
 #endif

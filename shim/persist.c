@@ -59,7 +59,7 @@ static int open_dir(void)
     const char *dir = as_cfg.cache_dir;
     if (dir[0] == '\0')
         return -1;
-    return as_own_dir_open(dir, "AUTOSTAPLE_CACHE_DIR", AS_DIR_OWNER_WRITES);
+    return as_own_dir_open(dir, "AUTOSTAPLE_CACHE_DIR");
 }
 
 int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len)

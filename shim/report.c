@@ -219,8 +219,7 @@ static int write_file(const char *dir, const char *var, const char *name, const 
                       size_t len, char *last, size_t lastlen)
 {
     char tmp[128];
-    int dfd = as_own_dir_open(dir, var, strcmp(var, "AUTOSTAPLE_CACHE_DIR") == 0
-                                            ? AS_DIR_OWNER_WRITES : AS_DIR_NOT_WORLD);
+    int dfd = as_own_dir_open(dir, var);
     if (dfd < 0)
         return 0;
     snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
