@@ -27,7 +27,8 @@ HEADERS  := $(wildcard shim/*.h)
 
 TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/loopback_bind.so \
               $(BUILD)/tests/count_locks.so \
-              $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client $(BUILD)/tests/hammer
+              $(BUILD)/tests/fixture_server $(BUILD)/tests/fixture_client $(BUILD)/tests/hammer \
+              $(BUILD)/tests/fork_storm
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
@@ -78,6 +79,8 @@ $(BUILD)/tests/loopback_bind.so: tests/helpers/loopback_bind.c | $(BUILD)/obj
 $(BUILD)/tests/count_locks.so: tests/helpers/count_locks.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -shared -fPIC -o $@ $< -ldl
 $(BUILD)/tests/hammer: tests/helpers/hammer.c $(HELPER_H) | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
+$(BUILD)/tests/fork_storm: tests/helpers/fork_storm.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/mkresp: tests/helpers/mkresp.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto

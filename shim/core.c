@@ -21,6 +21,7 @@
 #include "refresher.h"
 #include "report.h"
 #include "succession.h"
+#include "thread.h"
 #include "warm_start.h"
 
 struct as_real as_real_fns;
@@ -143,7 +144,7 @@ static void on_before_exec(const char *program)
 }
 
 /* Lock order: (sanitized builds: the reporter's rendering), fork guard,
- * registry, pool, report, object map. */
+ * registry, pool, report, object map, thread births. */
 static void at_fork_prepare(void)
 {
     as_report_prepare_rendering();
@@ -153,10 +154,12 @@ static void at_fork_prepare(void)
     as_pool_prepare();
     as_report_prepare();
     as_object_map_prepare();
+    as_thread_prepare();
 }
 
 static void at_fork_parent(void)
 {
+    as_thread_parent();
     as_object_map_parent();
     as_report_parent();
     as_pool_parent();
@@ -167,6 +170,7 @@ static void at_fork_parent(void)
 
 static void at_fork_child(void)
 {
+    as_thread_child();
     as_object_map_child();
     as_report_child();
     as_pool_child();

@@ -8,7 +8,6 @@
  * which one thread holds at a time. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,7 +48,6 @@ static pthread_t tids[64];             /* AUTOSTAPLE_MAX_FETCHES at most */
 static int idle;                       /* threads waiting for work */
 static time_t watch_until;             /* the earliest time one of them waits for, 0 if none */
 static pthread_mutex_t fork_guard = PTHREAD_MUTEX_INITIALIZER;
-static sem_t started;                  /* posted by a new thread once it runs */
 static int guard_taken_for_fork;
 
 static void guard_enter(void)
@@ -448,7 +446,6 @@ static void spread_locked(void)
 static void *run(void *arg)
 {
     (void)arg;
-    sem_post(&started);
     as_core_report_config();
     as_report_fetch_thread_started();
     pthread_mutex_lock(&as_registry_lock);
@@ -504,7 +501,6 @@ static int start_locked(void)
     if ((size_t)threads >= sizeof(tids) / sizeof(tids[0]))
         return 0; /* not reached: AUTOSTAPLE_MAX_FETCHES is at most 64 */
     pthread_once(&hooks_once, let_forks_wait_only_for_steps);
-    sem_init(&started, 0, 0);
     int err = as_thread_start(run, NULL, 512 * 1024, &tid);
     if (err != 0) {
         static int said;
@@ -519,12 +515,6 @@ static int start_locked(void)
                    strerror(err), threads);
         return 0;
     }
-    /* Return only once the thread runs our code: a server that forks right
-     * after loading its certificates must not fork in the middle of the
-     * thread's start-up (a sanitizer's allocator, for one, is not fork-safe
-     * there). */
-    while (sem_wait(&started) != 0 && errno == EINTR)
-        ;
     pthread_setname_np(tid, "autostaple");
     tids[threads++] = tid;
     return 1;

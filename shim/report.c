@@ -49,7 +49,7 @@ struct record {
 };
 
 static struct {
-    pthread_mutex_t lock;       /* the report lock: a leaf, see report.h */
+    pthread_mutex_t lock;       /* the report lock: see report.h for its order */
     pthread_cond_t cond;        /* the reporter waits on it */
     struct as_ptrmap records;   /* struct as_cert * -> struct record * */
     unsigned long long fetches, failures[AS_FAIL_COUNT];

@@ -1,8 +1,12 @@
 /* sanitized.h: AS_SANITIZED is 1 in a build under AddressSanitizer or
  * ThreadSanitizer.  Their runtime's allocator (GCC 12's) is not fork-safe
  * the way glibc's malloc is: a fork that catches one of our threads inside
- * it leaves the child deadlocked on its lock.  Such builds keep our threads
- * out of the allocator while a fork happens (refresher.c, report.c). */
+ * it leaves the child deadlocked on its lock, and so does one that catches
+ * a thread starting or ending (the runtime sets up and tears down its
+ * per-thread state then).  Such builds keep our threads out of the
+ * allocator while a fork happens (refresher.c, report.c), and a detached
+ * thread of ours never ends (thread.c; every thread's start is excluded
+ * from forks in all builds). */
 #ifndef AS_SANITIZED_H
 #define AS_SANITIZED_H
 

@@ -90,6 +90,18 @@ fail() { _tap_result 1 "$1"; }
 skip() { local i; for ((i = 0; i < ${2:-1}; i++)); do _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # skip $(_tap_desc "$1")"; done; }
 
 # check DESC CMD...: pass if CMD exits 0 (runs in this shell; output captured).
+# stacks_of PATTERN: for a failing test's report, every thread's stack in
+# each process whose command line matches PATTERN (a server that stopped
+# answering: where it waits).  Needs gdb; says so without it.
+stacks_of() {
+    local p
+    command -v gdb >/dev/null || { diag "(no gdb: no stacks of $1)"; return 0; }
+    for p in $(pgrep -f "$1"); do
+        diag "--- threads of process $p: $(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null) ---"
+        timeout 30 gdb -p "$p" -batch -ex 'thread apply all bt 15' </dev/null 2>/dev/null |
+            grep -E '^(#|Thread)' | sed 's/^/# /' >&2
+    done
+}
 check() {
     local desc=$1 rc out=$T/.check.out
     shift

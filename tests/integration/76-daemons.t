@@ -60,7 +60,8 @@ if [ -x /usr/sbin/nginx ]; then
     wait_for_port "$PORT" 15 || _as_infra_fail "nginx listens" "$T/nginx/error.log"
     master=$(daemon_pid "$T/nginx/nginx.pid")
     log=$T/nginx/error.log
-    is "$(staples_of "$PORT" 8)" "$good8" "nginx daemon on, 4 workers: the first 8 handshakes are stapled"
+    is "$(staples_of "$PORT" 8)" "$good8" "nginx daemon on, 4 workers: the first 8 handshakes are stapled" ||
+        stacks_of "$T/nginx/nginx.conf"
     is "$(requests_for "$SIGN_LOG" leaf-rsa)" 1 "nginx daemon on: one request for the certificate"
     check "nginx daemon on: the master ($master) took the refresh over" taken_over "$log" nginx "$master"
     is "$(takers "$log")" 1 "nginx daemon on: and no worker did"
@@ -153,7 +154,8 @@ apache_k() {
     wait_for_port "$PORT" 15 || _as_infra_fail "apache ($mpm) listens" "$dir/error.log"
     pid=$(daemon_pid "$dir/httpd.pid")
     log=$dir/error.log
-    is "$(staples_of "$PORT" 8)" "$good8" "Apache -k start, $mpm: the first 8 handshakes are stapled"
+    is "$(staples_of "$PORT" 8)" "$good8" "Apache -k start, $mpm: the first 8 handshakes are stapled" ||
+        stacks_of "$dir/httpd.conf"
     is "$(($(requests_for "$OCSP_LOG" leaf-rsa) - before))" 1 "Apache -k start, $mpm: one request"
     check "Apache -k start, $mpm: the parent ($pid) took the refresh over" \
         taken_over "$log" apache2 "$pid"

@@ -124,7 +124,8 @@ if [ -x /usr/sbin/haproxy ] && id haproxy >/dev/null 2>&1; then
     before=$(requests_for "$SIGN_LOG" leaf-ec)
     hap haproxy "    insecure-fork-wanted"
     log=$T/haproxy/autostaple.log
-    is "$(staples_of "$PORT" 4)" "good good good good" "HAProxy -W -D: the first handshakes are stapled"
+    is "$(staples_of "$PORT" 4)" "good good good good" "HAProxy -W -D: the first handshakes are stapled" ||
+        stacks_of "$T/haproxy/haproxy.cfg"
     is "$(($(requests_for "$SIGN_LOG" leaf-ec) - before))" 1 "HAProxy -W -D: one request"
     # The master execs itself once it has forked its worker: the worker
     # takes over (10 s after it finds no one with root's rights), says so,
