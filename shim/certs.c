@@ -313,11 +313,13 @@ void as_cert_first_attempt_ended_locked(struct as_cert *c)
     as_cert_settle_locked(c);
 }
 
-void as_cert_attach(struct as_cert *c)
+int as_cert_attach(struct as_cert *c)
 {
+    int changed = 0;
     pthread_mutex_lock(&as_registry_lock);
     if (c->contexts++ == 0 && c->forgotten) {
         c->forgotten = 0;
+        changed = 1;
         if (as_cert_responder(c)[0] != '\0') {
             /* Apache loads its configuration twice: a certificate let go
              * before its first fetch ended is waited for again before the
@@ -334,13 +336,16 @@ void as_cert_attach(struct as_cert *c)
         }
     }
     pthread_mutex_unlock(&as_registry_lock);
+    return changed;
 }
 
-void as_cert_detach(struct as_cert *c)
+int as_cert_detach(struct as_cert *c)
 {
+    int changed = 0;
     pthread_mutex_lock(&as_registry_lock);
     if (c->contexts > 0 && --c->contexts == 0 && !c->forgotten) {
         c->forgotten = 1;
+        changed = 1;
         as_cert_schedule_locked(c, 0);
         /* A fetch under way still ends (and settles it): what it brings
          * serves a configuration loaded again, here or in a daemon forked
@@ -351,6 +356,7 @@ void as_cert_detach(struct as_cert *c)
                "no longer refreshing it", c->name);
     }
     pthread_mutex_unlock(&as_registry_lock);
+    return changed;
 }
 
 void as_registry_prepare(void)

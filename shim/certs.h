@@ -93,9 +93,10 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet);
 /* Context bookkeeping, for reloads: a context that loaded c counts as a
  * user of it until it is freed; a certificate whose contexts are all gone is
  * forgotten (no longer refreshed) until one loads it again.  Any thread;
- * takes the registry lock. */
-void as_cert_attach(struct as_cert *c);
-void as_cert_detach(struct as_cert *c);
+ * takes the registry lock.  Each returns 1 if c was forgotten or taken up
+ * again (what the status file lists changed), else 0. */
+int as_cert_attach(struct as_cert *c);
+int as_cert_detach(struct as_cert *c);
 
 /* c's next fetch at at (0: none).  The certificates with a next fetch are
  * kept ordered by it (dueheap.h).  Ignored while c is taken: the thread

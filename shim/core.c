@@ -234,8 +234,11 @@ static void on_ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
     struct ctx_certs *l = ptr;
     if (l == NULL)
         return;
+    int changed = 0;
     for (int i = 0; i < l->n; i++)
-        as_cert_detach(l->certs[i]);
+        changed |= as_cert_detach(l->certs[i]);
+    if (changed)
+        as_report_rescheduled(); /* the status file no longer lists them */
     free(l);
 }
 
@@ -258,7 +261,8 @@ static void attach(SSL_CTX *ctx, struct as_cert *c)
             return;
     if (l->n < (int)(sizeof(l->certs) / sizeof(l->certs[0]))) {
         l->certs[l->n++] = c;
-        as_cert_attach(c);
+        if (as_cert_attach(c))
+            as_report_rescheduled(); /* the status file lists it again */
     }
 }
 

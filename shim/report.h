@@ -70,9 +70,11 @@ void as_report_request_sent(struct as_cert *c);
 void as_report_published(struct as_cert *c, const unsigned char *der, size_t len,
                          const struct as_verdict *v, int fetched);
 void as_report_failed(struct as_cert *c, enum as_fail_reason r, const char *why);
-/* A fetch thread put a certificate back with its next fetch: the status
- * file, which said "in progress", is to be rewritten.  Called with
- * as_registry_lock held (the report lock is taken after it). */
+/* A fetch thread put a certificate back with its next fetch (the status
+ * file said "in progress"), this process took certificates over
+ * (succession.c), or a certificate was forgotten or taken up again (core.c,
+ * a reload): the status file is to be rewritten.  Called with as_registry_lock held (the report lock is taken
+ * after it). */
 void as_report_rescheduled(void);
 
 /* pthread_atfork, called by core.c's handlers after the pool's (lock

@@ -14,6 +14,7 @@
 #include "certs.h"
 #include "log.h"
 #include "refresher.h"
+#include "report.h"
 #include "succession.h"
 #include "thread.h"
 
@@ -141,6 +142,8 @@ static struct adoption adopt_locked(void)
     atomic_store(&watched_parent, only_parent ? watched[0].pid : 0);
     if (a.taken > 0 || own > 0)
         as_refresher_wake_locked();
+    if (a.taken > 0)
+        as_report_rescheduled(); /* the status file lists them from now on */
     if (a.taken > 0) {
         if (a.from != 0)
             as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
@@ -160,6 +163,8 @@ static struct adoption adopt_locked(void)
     }
     return a;
 }
+
+static void start_heir(void);
 
 void as_succession_watch(void)
 {
@@ -185,9 +190,18 @@ void as_succession_watch(void)
     int look = nwatched == 0 || orphaned_since != 0;
     for (int i = 0; i < nwatched && !look; i++)
         look = as_slot_fetcher(watched[i].slot) != watched[i].pid || gone(watched[i].pid);
-    if (look && adopt_locked().waiting == 0)
-        atomic_store(&watching, 0);
+    int heir_needed = 0;
+    if (look) {
+        if (adopt_locked().waiting == 0)
+            atomic_store(&watching, 0);
+        /* Certificates wait out the grace for a successor with their
+         * rights: the heir takes them over when it ends, handshakes or
+         * not (an idle HAProxy worker). */
+        heir_needed = orphaned_since != 0;
+    }
     pthread_mutex_unlock(&as_registry_lock);
+    if (heir_needed)
+        start_heir();
 }
 
 void as_succession_adopt_locked(void)
@@ -217,6 +231,20 @@ static void *heir(void *arg)
     return NULL;
 }
 
+/* Starts the heir unless it runs.  Takes no lock. */
+static void start_heir(void)
+{
+    if (atomic_load(&as_stopping) || atomic_exchange(&heir_running, 1))
+        return;
+    int err = as_thread_start(heir, NULL, 128 * 1024, NULL);
+    if (err != 0) {
+        atomic_store(&heir_running, 0);
+        static atomic_int said;
+        if (!atomic_exchange(&said, 1))
+            as_log(AS_WARN, "cannot start a thread to take over the refresh: %s", strerror(err));
+    }
+}
+
 void as_succession_succeed(void)
 {
     if (atomic_load(&as_stopping))
@@ -224,13 +252,8 @@ void as_succession_succeed(void)
     pthread_mutex_lock(&as_registry_lock);
     struct adoption a = adopt_locked();
     pthread_mutex_unlock(&as_registry_lock);
-    if (a.waiting == 0 || atomic_exchange(&heir_running, 1))
-        return;
-    int err = as_thread_start(heir, NULL, 128 * 1024, NULL);
-    if (err != 0) {
-        atomic_store(&heir_running, 0);
-        as_log(AS_WARN, "cannot start a thread to take over the refresh: %s", strerror(err));
-    }
+    if (a.waiting > 0)
+        start_heir();
 }
 
 void as_succession_abdicate(void)

@@ -20,7 +20,10 @@
 
 /* On a handshake: at most once a second, and cheaply (it looks at the
  * processes it watches, not at every certificate), take over what this
- * process may.  Stops once there is nothing to watch. */
+ * process may.  Stops once there is nothing to watch.  Certificates left
+ * waiting for a successor with their rights (SUCCESSION_GRACE) are taken
+ * over by the heir thread (as_succession_succeed) when the grace ends,
+ * whether handshakes come or not. */
 void as_succession_watch(void);
 
 /* While the process waits for first fetches (core.c), before it forks. */

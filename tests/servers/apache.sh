@@ -45,6 +45,12 @@
 # is answered 200 by a built-in handler (mod_status's "server-status" page,
 # text/html) and DocumentRoot is "/", which any user can search; no file
 # is read.  The body is therefore not "hello": test the status code.
+#
+# SERVER_CONFIG_ONLY=1: write and check the configuration, start nothing
+# (tests/integration/79-recipes.t starts the server with its unit's own
+# command line).  It is then also written as DIR/apache2.conf, with a
+# DIR/envvars of one line (APACHE_RUN_DIR=DIR, which apachectl start
+# cleans), so that "APACHE_CONFDIR=DIR apachectl start" runs it.
 set -eu
 
 if [ $# -lt 4 ] || [ $# -gt 5 ]; then
@@ -138,6 +144,11 @@ if ! env -u LD_PRELOAD "$apache" -t -f "$dir/httpd.conf" >"$dir/apache-t.log" 2>
     echo "$0: apache2 -t failed:" >&2
     cat "$dir/apache-t.log" >&2
     exit 1
+fi
+if [ "${SERVER_CONFIG_ONLY:-0}" = 1 ]; then
+    cp "$dir/httpd.conf" "$dir/apache2.conf"
+    echo "export APACHE_RUN_DIR=$dir" >"$dir/envvars"
+    exit 0
 fi
 
 if [ "${APACHE_START:-}" = k ]; then

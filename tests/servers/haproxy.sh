@@ -23,6 +23,10 @@
 #
 # The configuration is checked first with "haproxy -c" (LD_PRELOAD removed
 # from that one command).
+#
+# SERVER_CONFIG_ONLY=1: write and check the configuration, start nothing
+# (tests/integration/79-recipes.t starts the server with its unit's own
+# command line).  The pid file is then the unit's -p.
 set -eu
 
 if [ $# -ne 4 ]; then
@@ -48,10 +52,12 @@ if [ "$(id -u)" -eq 0 ]; then
     group ${HAPROXY_USER:-haproxy}"
 fi
 
+pid_line="    pidfile $dir/haproxy.pid"
+[ "${SERVER_CONFIG_ONLY:-0}" = 1 ] && pid_line=
 cat >"$dir/haproxy.cfg" <<EOF
 # written by tests/servers/haproxy.sh
 global
-    pidfile $dir/haproxy.pid
+$pid_line
 $user_lines
     nbthread 2
 ${HAPROXY_GLOBAL:-}
@@ -72,6 +78,7 @@ if ! env -u LD_PRELOAD "$haproxy" -c -q -f "$dir/haproxy.cfg" >"$dir/haproxy-c.l
     cat "$dir/haproxy-c.log" >&2
     exit 1
 fi
+[ "${SERVER_CONFIG_ONLY:-0}" = 1 ] && exit 0
 if [ "${HAPROXY_SYSTEMD:-0}" = 1 ]; then
     exec "$haproxy" -Ws -f "$dir/haproxy.cfg"
 fi

@@ -18,6 +18,10 @@
 #
 # The configuration is checked first with "lighttpd -tt" (LD_PRELOAD removed
 # from that one command).
+#
+# SERVER_CONFIG_ONLY=1: write and check the configuration, start nothing
+# (tests/integration/79-recipes.t starts the server with its unit's own
+# command line).
 set -eu
 
 if [ $# -lt 4 ] || [ $# -gt 5 ]; then
@@ -61,4 +65,5 @@ if ! env -u LD_PRELOAD "$lighttpd" -tt -f "$dir/lighttpd.conf" >"$dir/lighttpd-t
     cat "$dir/lighttpd-t.log" >&2
     exit 1
 fi
+[ "${SERVER_CONFIG_ONLY:-0}" = 1 ] && exit 0
 exec "$lighttpd" -D -f "$dir/lighttpd.conf"

@@ -34,6 +34,9 @@
 # as a session leader; the script returns once nginx has, and the master's
 # pid is in DIR/nginx.pid.  Stop it by that pid.
 #
+# NGINX_ERROR_LOG: the error log, DIR/error.log by default (/dev/stderr, as
+# in a container).
+#
 # Every DIR/conf.d/*.conf is included in the http block: a test adds a
 # server there and reloads (SIGHUP to the master).
 #
@@ -42,6 +45,11 @@
 # that reads its settings lazily with getenv() would not see them, so
 # LD_PRELOAD and every AUTOSTAPLE_* variable present now are passed on with
 # "env NAME;".
+#
+# SERVER_CONFIG_ONLY=1: write and check the configuration, start nothing
+# (tests/integration/79-recipes.t starts the server with its unit's own
+# command line).  The configuration then has no "daemon" or
+# "master_process" line: the unit's -g gives them.
 set -eu
 
 if [ $# -lt 4 ] || [ $# -gt 5 ]; then
@@ -83,16 +91,21 @@ env_lines=$(env | sed -n 's/^\(LD_PRELOAD\|AUTOSTAPLE_[A-Za-z0-9_]*\)=.*/env \1;
 
 daemon=off
 [ "${NGINX_DAEMON:-0}" = 1 ] && daemon=on
+daemon_line="daemon $daemon;"
+if [ "${SERVER_CONFIG_ONLY:-0}" = 1 ]; then
+    procs="worker_processes $workers;"
+    daemon_line=
+fi
 mkdir -p "$dir/conf.d"
 
 cat > "$dir/nginx.conf" <<EOF
 # written by tests/servers/nginx.sh
 $user_line
 $procs
-daemon $daemon;
+$daemon_line
 pid $dir/nginx.pid;
 lock_file $dir/nginx.lock;
-error_log $dir/error.log info;
+error_log ${NGINX_ERROR_LOG:-$dir/error.log} info;
 $env_lines
 
 events {
@@ -129,6 +142,7 @@ if ! env -u LD_PRELOAD "$nginx" -t -q -c "$dir/nginx.conf" -p "$dir" 2>"$dir/ngi
     cat "$dir/nginx-t.log" >&2
     exit 1
 fi
+[ "${SERVER_CONFIG_ONLY:-0}" = 1 ] && exit 0
 
 if [ "$daemon" = on ]; then
     "$nginx" -c "$dir/nginx.conf" -p "$dir"
