@@ -196,7 +196,7 @@ if [ -x /usr/sbin/apache2 ] && [ -f /lib/systemd/system/apache2.service ]; then
     apache_up() { wait_for_port "$PORT" 15 && eventually 10 test -s "$dir/httpd.pid"; }
     apache_stop() {
         kill -TERM "$(cat "$dir/httpd.pid")"
-        check "Apache stops$1" eventually 10 nothing_runs "$dir/apache2.conf"
+        check "Apache stops$1" eventually 10 nothing_runs "apache2 -d $dir"
     }
     at_exit "[ -s '$dir/httpd.pid' ] && kill -TERM \$(cat '$dir/httpd.pid')"
     if recipe "Apache httpd" apache2; then
