@@ -158,6 +158,15 @@ static CURLcode perform(CURL *h, const atomic_int *stop)
     return rc;
 }
 
+const char *const as_fetch_failure_name[AS_FETCH_FAILURE_COUNT] = {
+    [AS_FETCH_ANSWERED] = "answered",
+    [AS_FETCH_NO_CONNECTION] = "no connection",
+    [AS_FETCH_TIMED_OUT] = "timed out",
+    [AS_FETCH_TOO_LARGE] = "answer too large",
+    [AS_FETCH_STOPPED] = "stopped",
+    [AS_FETCH_BROKEN] = "failed",
+};
+
 int as_fetch(const char *url, const unsigned char *post, size_t postlen,
              const char *content_type, size_t cap, long timeout,
              const atomic_int *stop, struct as_http *res)
@@ -166,11 +175,13 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     memset(res, 0, sizeof(*res));
     pthread_once(&once, load_curl);
     if (!curl_ready) {
+        res->failure = AS_FETCH_BROKEN;
         snprintf(res->error, sizeof(res->error), "%s", curl_failure);
         return 0;
     }
     CURL *h = curl.easy_init();
     if (h == NULL) {
+        res->failure = AS_FETCH_BROKEN;
         snprintf(res->error, sizeof(res->error), "curl_easy_init failed");
         return 0;
     }
@@ -218,15 +229,19 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     int ok = rc == CURLE_OK;
     if (!ok) {
         curl.easy_getinfo(h, CURLINFO_OS_ERRNO, &res->os_errno);
-        if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        if (sink.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+            res->failure = AS_FETCH_TOO_LARGE;
             snprintf(res->error, sizeof(res->error), "response larger than %zu bytes", cap);
-        else if (atomic_load(stop))
+        } else if (atomic_load(stop)) {
+            res->failure = AS_FETCH_STOPPED;
             snprintf(res->error, sizeof(res->error), "stopped");
-        else
+        } else {
+            res->failure = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                                   rc == CURLE_COULDNT_RESOLVE_PROXY ? AS_FETCH_NO_CONNECTION
+                           : rc == CURLE_OPERATION_TIMEDOUT       ? AS_FETCH_TIMED_OUT
+                                                                  : AS_FETCH_BROKEN;
             snprintf(res->error, sizeof(res->error), "%s", curl.easy_strerror(rc));
-        res->no_connection = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-                             rc == CURLE_COULDNT_RESOLVE_PROXY;
-        res->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        }
         free(res->body);
         res->body = NULL;
         res->len = 0;

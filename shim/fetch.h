@@ -7,6 +7,19 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+/* How an exchange failed (as_http.failure); the name of each in
+ * as_fetch_failure_name. */
+enum as_fetch_failure {
+    AS_FETCH_ANSWERED = 0,    /* an HTTP answer came, whatever its status */
+    AS_FETCH_NO_CONNECTION,   /* refused, unreachable, a name not resolved */
+    AS_FETCH_TIMED_OUT,       /* the timeout was reached */
+    AS_FETCH_TOO_LARGE,       /* the answer went past the cap */
+    AS_FETCH_STOPPED,         /* *stop turned non-zero */
+    AS_FETCH_BROKEN,          /* any other transport error */
+    AS_FETCH_FAILURE_COUNT
+};
+extern const char *const as_fetch_failure_name[AS_FETCH_FAILURE_COUNT];
+
 struct as_http {
     long code;             /* HTTP status, 0 if none */
     unsigned char *body;   /* malloc'd, NULL if none; caller frees */
@@ -15,8 +28,7 @@ struct as_http {
     char error[256];       /* why the exchange failed, if it did */
     char detail[256];      /* libcurl's own words on it, "" if none */
     long os_errno;         /* errno of a failed connection, 0 if none */
-    int no_connection;     /* it failed: no connection was made */
-    int timed_out;         /* it failed: the timeout was reached */
+    enum as_fetch_failure failure;
 };
 
 /* Called around every wait on the network (neither may be NULL, or both

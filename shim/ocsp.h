@@ -40,14 +40,36 @@ struct as_verify_params {
     long max_lifetime;  /* cap on any response's life after thisUpdate */
 };
 
+/* Why a response is refused, in the order as_ocsp_verify checks; the
+ * text of each, the start of as_verdict.reason, in as_refusal_text. */
+enum as_refusal {
+    AS_NOT_REFUSED = 0,
+    AS_REFUSED_NOT_DER,           /* not one DER OCSPResponse (trailing bytes too) */
+    AS_REFUSED_UNSUCCESSFUL,      /* responseStatus tryLater, internalError, ... */
+    AS_REFUSED_NOT_BASIC,         /* no BasicOCSPResponse */
+    AS_REFUSED_SIGNATURE,         /* signature, or a signer the issuer did not authorize */
+    AS_REFUSED_SIGNER_IS_CA,      /* a delegated responder with CA:TRUE */
+    AS_REFUSED_NO_CERTID,         /* our CertID could not be built */
+    AS_REFUSED_OTHER_CERTIFICATE, /* no SingleResponse for our CertID */
+    AS_REFUSED_CRITICAL_EXTENSION,
+    AS_REFUSED_UNKNOWN,           /* certificate status unknown */
+    AS_REFUSED_UNREADABLE_TIMES,
+    AS_REFUSED_NOT_YET_VALID,     /* thisUpdate beyond the skew */
+    AS_REFUSED_TIMES_REVERSED,    /* nextUpdate before thisUpdate */
+    AS_REFUSED_EXPIRED,
+    AS_REFUSAL_COUNT
+};
+extern const char *const as_refusal_text[AS_REFUSAL_COUNT];
+
 struct as_verdict {
     int ok;              /* 1: good or revoked, verified, fresh: may be stapled */
+    enum as_refusal refusal; /* AS_NOT_REFUSED if ok */
     int status;          /* V_OCSP_CERTSTATUS_GOOD/REVOKED/UNKNOWN, -1 if none */
     int revocation_reason;
     time_t this_update;
     time_t next_update;  /* 0 if absent */
     time_t expires;      /* when it must stop being stapled */
-    char reason[512];    /* why it was refused, if !ok */
+    char reason[512];    /* as_refusal_text[refusal] and the details, if !ok */
 };
 
 /* Checks der as a response for (leaf, issuer) at time now: DER, status

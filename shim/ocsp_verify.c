@@ -40,11 +40,35 @@ int as_is_issuer(X509 *candidate, X509 *x)
     return ok;
 }
 
-static int refuse(struct as_verdict *v, int with_ssl, const char *fmt, ...)
+const char *const as_refusal_text[AS_REFUSAL_COUNT] = {
+    [AS_NOT_REFUSED] = "",
+    [AS_REFUSED_NOT_DER] = "not a DER OCSP response",
+    [AS_REFUSED_UNSUCCESSFUL] = "responder answered",
+    [AS_REFUSED_NOT_BASIC] = "not a basic OCSP response",
+    [AS_REFUSED_SIGNATURE] = "signature or signer not authorized by the issuer",
+    [AS_REFUSED_SIGNER_IS_CA] = "signed by a delegated responder that is a CA (CA:TRUE)",
+    [AS_REFUSED_NO_CERTID] = "cannot build the CertID",
+    [AS_REFUSED_OTHER_CERTIFICATE] = "response is for another certificate",
+    [AS_REFUSED_CRITICAL_EXTENSION] = "a critical extension that is not understood",
+    [AS_REFUSED_UNKNOWN] = "certificate status is unknown to the responder",
+    [AS_REFUSED_UNREADABLE_TIMES] = "unreadable thisUpdate or nextUpdate",
+    [AS_REFUSED_NOT_YET_VALID] = "thisUpdate in the future",
+    [AS_REFUSED_TIMES_REVERSED] = "nextUpdate precedes thisUpdate",
+    [AS_REFUSED_EXPIRED] = "response expired",
+};
+
+/* Refuses for why: its text, then the details (detail, a format), then
+ * OpenSSL's queued errors if with_ssl.  Returns 0. */
+__attribute__((format(printf, 4, 5)))
+static int refuse_with(struct as_verdict *v, enum as_refusal why, int with_ssl, const char *detail,
+                       ...)
 {
     va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+    v->refusal = why;
+    int used = snprintf(v->reason, sizeof(v->reason), "%s", as_refusal_text[why]);
+    va_start(ap, detail);
+    if (used >= 0 && (size_t)used < sizeof(v->reason))
+        vsnprintf(v->reason + used, sizeof(v->reason) - (size_t)used, detail, ap);
     va_end(ap);
     if (with_ssl) {
         char errs[256];
@@ -56,6 +80,11 @@ static int refuse(struct as_verdict *v, int with_ssl, const char *fmt, ...)
     ERR_clear_error();
     v->ok = 0;
     return 0;
+}
+
+static int refuse(struct as_verdict *v, enum as_refusal why, int with_ssl)
+{
+    return refuse_with(v, why, with_ssl, "%s", "");
 }
 
 static int to_time(const ASN1_GENERALIZEDTIME *t, time_t *out)
@@ -133,54 +162,54 @@ int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issue
     if (len == 0 || len > 65535 ||
         (resp = d2i_OCSP_RESPONSE(NULL, &cursor, (long)len)) == NULL ||
         cursor != der + len) {
-        refuse(v, 1, "not a DER OCSP response (%zu bytes)", len);
+        refuse_with(v, AS_REFUSED_NOT_DER, 1, " (%zu bytes)", len);
         goto done;
     }
     int rs = OCSP_response_status(resp);
     if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-        refuse(v, 0, "responder answered %s", OCSP_response_status_str(rs));
+        refuse_with(v, AS_REFUSED_UNSUCCESSFUL, 0, " %s", OCSP_response_status_str(rs));
         goto done;
     }
     if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
-        refuse(v, 1, "not a basic OCSP response");
+        refuse(v, AS_REFUSED_NOT_BASIC, 1);
         goto done;
     }
     if (!signed_by_authority(bs, issuer, now)) {
-        refuse(v, 1, "signature or signer not authorized by the issuer");
+        refuse(v, AS_REFUSED_SIGNATURE, 1);
         goto done;
     }
     if (!signer_not_a_ca(bs, issuer)) {
-        refuse(v, 1, "signed by a delegated responder that is a CA (CA:TRUE)");
+        refuse(v, AS_REFUSED_SIGNER_IS_CA, 1);
         goto done;
     }
     if ((id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer)) == NULL) {
-        refuse(v, 1, "cannot build the CertID");
+        refuse(v, AS_REFUSED_NO_CERTID, 1);
         goto done;
     }
     if (OCSP_resp_find_status(bs, id, &v->status, &v->revocation_reason, &rev_t,
                               &this_t, &next_t) != 1) {
         v->status = -1;
-        refuse(v, 0, "response is for another certificate");
+        refuse(v, AS_REFUSED_OTHER_CERTIFICATE, 0);
         goto done;
     }
     if (!no_critical_extension(bs, id)) {
-        refuse(v, 0, "a critical extension that is not understood");
+        refuse(v, AS_REFUSED_CRITICAL_EXTENSION, 0);
         goto done;
     }
     if (v->status == V_OCSP_CERTSTATUS_UNKNOWN) {
-        refuse(v, 0, "certificate status is unknown to the responder");
+        refuse(v, AS_REFUSED_UNKNOWN, 0);
         goto done;
     }
     if (!to_time(this_t, &v->this_update) || (next_t != NULL && !to_time(next_t, &v->next_update))) {
-        refuse(v, 1, "unreadable thisUpdate or nextUpdate");
+        refuse(v, AS_REFUSED_UNREADABLE_TIMES, 1);
         goto done;
     }
     if (v->this_update > now + p->skew) {
-        refuse(v, 0, "thisUpdate is %lld s in the future", (long long)(v->this_update - now));
+        refuse_with(v, AS_REFUSED_NOT_YET_VALID, 0, " by %lld s", (long long)(v->this_update - now));
         goto done;
     }
     if (next_t != NULL && v->next_update < v->this_update) {
-        refuse(v, 0, "nextUpdate precedes thisUpdate");
+        refuse(v, AS_REFUSED_TIMES_REVERSED, 0);
         goto done;
     }
     /* Without nextUpdate, mozilla::pkix gives a response one day: no
@@ -191,7 +220,7 @@ int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issue
     if (v->expires > v->this_update + p->max_lifetime)
         v->expires = v->this_update + p->max_lifetime;
     if (v->expires <= now) {
-        refuse(v, 0, "response expired %lld s ago%s", (long long)(now - v->expires),
+        refuse_with(v, AS_REFUSED_EXPIRED, 0, " %lld s ago%s", (long long)(now - v->expires),
                next_t != NULL ? "" : " (no nextUpdate: maximum age applied)");
         goto done;
     }

@@ -235,8 +235,9 @@ static time_t fetch_and_verify(struct as_cert *c, time_t now)
     OPENSSL_free(req);
     if (!ok)
         return failed(c, time(NULL), res.error,
-                      res.no_connection ? AS_FAIL_CONNECT
-                      : res.timed_out ? AS_FAIL_TIMEOUT : AS_FAIL_TRANSFER);
+                      res.failure == AS_FETCH_NO_CONNECTION ? AS_FAIL_CONNECT
+                      : res.failure == AS_FETCH_TIMED_OUT   ? AS_FAIL_TIMEOUT
+                                                            : AS_FAIL_TRANSFER);
     if (res.code != 200) {
         free(res.body);
         snprintf(why, sizeof(why), "HTTP status %ld", res.code);

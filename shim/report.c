@@ -75,14 +75,18 @@ static int enabled(void)
 
 enum as_fail_reason as_fail_reason_of_verdict(const struct as_verdict *v)
 {
-    if (strncmp(v->reason, "not a DER", 9) == 0 || strncmp(v->reason, "not a basic", 11) == 0 ||
-        strncmp(v->reason, "unreadable", 10) == 0)
+    switch (v->refusal) {
+    case AS_REFUSED_NOT_DER:
+    case AS_REFUSED_NOT_BASIC:
+    case AS_REFUSED_UNREADABLE_TIMES:
         return AS_FAIL_MALFORMED;
-    if (strncmp(v->reason, "responder answered", 18) == 0)
+    case AS_REFUSED_UNSUCCESSFUL:
         return AS_FAIL_UNSUCCESSFUL;
-    if (v->status == V_OCSP_CERTSTATUS_UNKNOWN)
+    case AS_REFUSED_UNKNOWN:
         return AS_FAIL_UNKNOWN;
-    return AS_FAIL_VERIFY;
+    default:
+        return AS_FAIL_VERIFY;
+    }
 }
 
 /* c's record, made on first use.  rep.lock held. */

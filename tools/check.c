@@ -384,12 +384,14 @@ static int exchange(X509 *leaf, X509 *issuer, const char *responder, long timeou
     long ms = ms_since(&t0);
     OPENSSL_free(req);
     if (!ok) {
-        int timed_out = res->timed_out;
+        int timed_out = res->failure == AS_FETCH_TIMED_OUT;
         const char *os = res->os_errno != 0 ? strerror((int)res->os_errno) : NULL;
         char detail[4 * sizeof(res->detail)];
         as_log_quote(res->detail, strlen(res->detail), sizeof(res->detail), detail,
                      sizeof(detail));
-        printf("http: %s after %ld ms: %s%s%s%s%s%s\n", timed_out ? "timed out" : "failed", ms,
+        printf("http: %s after %ld ms: %s%s%s%s%s%s\n",
+               timed_out ? as_fetch_failure_name[AS_FETCH_TIMED_OUT]
+                         : as_fetch_failure_name[AS_FETCH_BROKEN], ms,
                os != NULL ? os : "", os != NULL ? " (" : "", res->error,
                detail[0] ? ": " : "", detail, os != NULL ? ")" : "");
         if (timed_out)
@@ -482,9 +484,9 @@ static void show_response(const unsigned char *der, size_t len, X509 *leaf, X509
     printf("response: %s\n", OCSP_response_status_str(rs));
     if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL || (bs = OCSP_response_get1_basic(resp)) == NULL)
         goto done;
-    /* as_ocsp_verify checks the signature first: a later refusal, or a
-     * status, means that it passed. */
-    int refused_sig = !v->ok && v->status == -1 && strstr(v->reason, "another certificate") == NULL;
+    /* as_ocsp_verify checks the signature and signer before anything
+     * this far: any other refusal means that they passed. */
+    int refused_sig = v->refusal == AS_REFUSED_SIGNATURE || v->refusal == AS_REFUSED_SIGNER_IS_CA;
     show_signer(bs, issuer, !refused_sig, v->reason);
     OCSP_SINGLERESP *single = show_certid(bs, leaf, issuer);
     char t[64];
@@ -540,8 +542,8 @@ static int verdict(const struct as_verdict *v)
                "the library staples nothing\n");
         return NOT_GOOD;
     }
-    const char *kind = strstr(v->reason, "in the future") != NULL ? "not yet valid: "
-                       : strstr(v->reason, "expired") != NULL  ? "expired: "
+    const char *kind = v->refusal == AS_REFUSED_NOT_YET_VALID ? "not yet valid: "
+                       : v->refusal == AS_REFUSED_EXPIRED      ? "expired: "
                                                                : "";
     printf("verdict: no verified answer: %s%s\n", kind, v->reason);
     return NO_ANSWER;

@@ -105,9 +105,13 @@ static inline void fuzz_check_verdict(const unsigned char *der, size_t len, int 
     FUZZ_CHECK(ERR_peek_error() == 0); /* the error queue is consumed */
     if (!v->ok) {
         FUZZ_CHECK(v->reason[0] != '\0'); /* a refusal says why */
+        FUZZ_CHECK(v->refusal > AS_NOT_REFUSED && v->refusal < AS_REFUSAL_COUNT);
+        FUZZ_CHECK(strncmp(v->reason, as_refusal_text[v->refusal],
+                           strlen(as_refusal_text[v->refusal])) == 0);
         return;
     }
     FUZZ_CHECK(v->reason[0] == '\0');
+    FUZZ_CHECK(v->refusal == AS_NOT_REFUSED);
     FUZZ_CHECK(v->status == V_OCSP_CERTSTATUS_GOOD || v->status == V_OCSP_CERTSTATUS_REVOKED);
     FUZZ_CHECK(v->expires > now);
     FUZZ_CHECK(v->this_update <= now + p->skew);

@@ -145,7 +145,7 @@ bad other-cert "certid: NO MATCH: the response is about another certificate \(se
 mkresp_for leaf-rsa "$T/expired.der" -this -7200 -next -60
 bad expired "nextUpdate: " "expired: response expired [0-9]+ s ago" file -file "$T/expired.der"
 mkresp_for leaf-rsa "$T/future.der" -this 3600 -next 7200
-bad future "thisUpdate: " "not yet valid: thisUpdate is [0-9]+ s in the future" file -file "$T/future.der"
+bad future "thisUpdate: " "not yet valid: thisUpdate in the future by [0-9]+ s" file -file "$T/future.der"
 
 # Hanging: the timeout is honoured.
 start_fake fake-hang 0 hang
