@@ -24,6 +24,7 @@
 #include "config.h"
 #include "log.h"
 #include "ocsp_file.h"
+#include "small_file.h"
 
 #define MAX_FILES 8              /* response files remembered per certificate */
 #define MAX_CERT_FILE (1L << 20) /* a certificate file read to confirm a guess */
@@ -126,39 +127,16 @@ static void refuse(const struct as_cert *c, const struct as_ocsp_file *f, const 
 static int slurp(const char *path, long max, unsigned char **out, size_t *len, char *why,
                  size_t whylen)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, whylen, "%s", strerror(errno));
+    struct as_small_file f;
+    int sys_errno;
+    enum as_small_file_error e = as_small_file_read(AT_FDCWD, path, 0, (size_t)max, &f, &sys_errno);
+    if (e != AS_SMALL_FILE_READ) {
+        as_small_file_strerror(e, sys_errno, (size_t)max, &f, why, whylen);
         return 0;
     }
-    struct stat st;
-    int ok = 0;
-    if (fstat(fd, &st) != 0) {
-        snprintf(why, whylen, "%s", strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "not a regular file");
-    } else if (st.st_size <= 0 || st.st_size > max) {
-        snprintf(why, whylen, "%lld bytes (from 1 to %ld accepted)", (long long)st.st_size, max);
-    } else if ((*out = malloc((size_t)st.st_size)) == NULL) {
-        snprintf(why, whylen, "out of memory");
-    } else {
-        size_t got = 0;
-        ssize_t n;
-        while (got < (size_t)st.st_size &&
-               ((n = read(fd, *out + got, (size_t)st.st_size - got)) > 0 ||
-                (n < 0 && errno == EINTR)))
-            if (n > 0)
-                got += (size_t)n;
-        ok = got == (size_t)st.st_size;
-        if (ok)
-            *len = got;
-        else {
-            snprintf(why, whylen, "changed while read");
-            free(*out);
-        }
-    }
-    close(fd);
-    return ok;
+    *out = f.data;
+    *len = f.len;
+    return 1;
 }
 
 static int no_password(char *buf, int size, int rwflag, void *u)

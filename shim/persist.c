@@ -16,6 +16,7 @@
 #include "own_dir.h"
 #include "persist.h"
 #include "replace_file.h"
+#include "small_file.h"
 
 #define MAX_FILE 65535
 
@@ -69,30 +70,24 @@ int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len
     if (dfd < 0)
         return 0;
     file_name(fp, name);
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    int saved = errno;
+    struct as_small_file f;
+    int sys_errno;
+    enum as_small_file_error e = as_small_file_read(dfd, name, 1, MAX_FILE, &f, &sys_errno);
     close(dfd);
-    if (fd < 0) {
-        if (saved != ENOENT)
-            warn_once("cannot read %s/%s: %s", as_cfg.cache_dir, name, strerror(saved));
+    if (e == AS_SMALL_FILE_CANNOT_OPEN) {
+        if (sys_errno != ENOENT)
+            warn_once("cannot read %s/%s: %s", as_cfg.cache_dir, name, strerror(sys_errno));
         return 0;
     }
-    struct stat st;
-    int ok = 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > MAX_FILE || (st.st_mode & (S_IWOTH | S_IWGRP))) {
+    if (e != AS_SMALL_FILE_READ || (f.st.st_mode & (S_IWOTH | S_IWGRP))) {
+        free(f.data);
         warn_once("ignoring %s/%s: not a regular file of a sane size that only its "
                   "owner may write", as_cfg.cache_dir, name);
-    } else if ((*der = malloc((size_t)st.st_size)) != NULL) {
-        ssize_t n = read(fd, *der, (size_t)st.st_size);
-        ok = n == st.st_size;
-        if (ok)
-            *len = (size_t)n;
-        else
-            free(*der);
+        return 0;
     }
-    close(fd);
-    return ok;
+    *der = f.data;
+    *len = f.len;
+    return 1;
 }
 
 void as_persist_save(const unsigned char fp[32], const unsigned char *der, size_t len)

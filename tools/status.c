@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "report.h"
+#include "small_file.h"
 
 #define MAX_STATUS_FILE (64L * 1024 * 1024)
 
@@ -42,26 +43,14 @@ struct proc {
 };
 
 /* The whole file, NUL-terminated and malloc'd; NULL if it cannot be read
- * (not a regular file, a symbolic link, too large). */
+ * (not a regular file, a symbolic link, empty or too large). */
 static char *slurp(int dfd, const char *name)
 {
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
+    struct as_small_file f;
+    int sys_errno;
+    if (as_small_file_read(dfd, name, 1, MAX_STATUS_FILE - 1, &f, &sys_errno) != AS_SMALL_FILE_READ)
         return NULL;
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < MAX_STATUS_FILE &&
-        (buf = malloc((size_t)st.st_size + 1)) != NULL) {
-        ssize_t n = read(fd, buf, (size_t)st.st_size);
-        if (n < 0) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = '\0';
-        }
-    }
-    close(fd);
-    return buf;
+    return (char *)f.data;
 }
 
 /* Is the process that wrote f still the one running under its pid? */
