@@ -186,6 +186,7 @@ static void activate(void)
     as_config_unknown(environ, hold_warning);
     as_log_setup(as_cfg.log_level, as_cfg.log);
     as_cache_configure((size_t)as_cfg.max_response, (size_t)as_cfg.max_certs);
+    as_refresher_set_start_hook(as_core_report_config);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
     atexit(as_refresher_stop);
 }

@@ -21,7 +21,6 @@
 
 #include "certs.h"
 #include "config.h"
-#include "core.h"
 #include "fetch.h"
 #include "issuer.h"
 #include "log.h"
@@ -444,10 +443,18 @@ static void spread_locked(void)
         start_locked();
 }
 
+static void (*start_hook)(void);
+
+void as_refresher_set_start_hook(void (*hook)(void))
+{
+    start_hook = hook;
+}
+
 static void *run(void *arg)
 {
     (void)arg;
-    as_core_report_config();
+    if (start_hook != NULL)
+        start_hook();
     as_report_fetch_thread_started();
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {

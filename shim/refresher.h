@@ -38,6 +38,11 @@ int as_refresher_running(void);
  * network.  One thread holds it at a time: what the threads share is
  * touched only under it. */
 
+/* Called by each fetch thread as it starts, before any work: what the
+ * layer above has to say from a thread that may do I/O (core.c: the
+ * configuration's warnings, held until then).  Set once, at activation. */
+void as_refresher_set_start_hook(void (*hook)(void));
+
 /* pthread_atfork handlers. */
 void as_refresher_prepare(void);
 void as_refresher_parent(void);
