@@ -14,7 +14,6 @@
 #include "config.h"
 #include "log.h"
 #include "ptrmap.h"
-#include "refresher.h"
 #include "schedule.h"
 
 #define BUCKETS 4096
@@ -37,6 +36,19 @@ static struct as_cert *all;
 static size_t ncerts;
 static struct as_dueheap due_heap; /* the certificates with a next fetch */
 static int unannounced;     /* entries learned quietly, not yet logged */
+
+static void (*wake_on_due)(void);
+
+void as_registry_on_due(void (*wake_locked)(void))
+{
+    wake_on_due = wake_locked;
+}
+
+static void due_locked(void)
+{
+    if (wake_on_due != NULL)
+        wake_on_due();
+}
 
 struct as_cert *as_registry_first(void)
 {
@@ -269,7 +281,7 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
         if (c != NULL)
             map_object(x, c);
         if (fresh && c != NULL && c->due.at != 0)
-            as_refresher_wake_locked();
+            due_locked();
     }
     pthread_mutex_unlock(&as_registry_lock);
     return c;
@@ -332,7 +344,7 @@ int as_cert_attach(struct as_cert *c)
             as_cert_schedule_locked(c, expires > now ? as_next_refresh(now, this_update,
                                                                        expires, 0.5) : now);
             as_log(AS_INFO, "certificate %s is in use again: refreshing it", c->name);
-            as_refresher_wake_locked();
+            due_locked();
         }
     }
     pthread_mutex_unlock(&as_registry_lock);

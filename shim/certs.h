@@ -75,6 +75,11 @@ extern int as_unsettled;  /* certificates to fetch whose first attempt has not e
 /* First entry of the list; walk with ->next under as_registry_lock. */
 struct as_cert *as_registry_first(void);
 
+/* Who is told, under the registry lock, that a certificate became due
+ * (learned, or taken up again by a reload): the refresher, set once at
+ * activation (core.c); nobody before, nor in the command. */
+void as_registry_on_due(void (*wake_locked)(void));
+
 /* Does x carry the TLS Feature extension with status_request (RFC 7633,
  * "Must-Staple")?  Clients that honour it (Firefox) refuse a handshake
  * that comes without a staple. */

@@ -187,6 +187,8 @@ static void activate(void)
     as_log_setup(as_cfg.log_level, as_cfg.log);
     as_cache_configure((size_t)as_cfg.max_response, (size_t)as_cfg.max_certs);
     as_refresher_set_start_hook(as_core_report_config);
+    as_registry_on_due(as_refresher_wake_locked);
+    as_pool_on_added(as_refresher_chain_added);
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
     atexit(as_refresher_stop);
 }

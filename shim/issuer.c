@@ -26,7 +26,8 @@ static atomic_uint pool_generation; /* certificates ever added to the pool */
 static STACK_OF(X509) *bundle;      /* refresher only */
 static int bundle_loaded;
 
-#include "refresher.h"
+
+static void (*on_added)(void);
 
 void as_pool_add(X509 *x)
 {
@@ -49,8 +50,13 @@ void as_pool_add(X509 *x)
     }
     pthread_mutex_unlock(&pool_lock);
     ERR_pop_to_mark();
-    if (added)
-        as_refresher_chain_added();
+    if (added && on_added != NULL)
+        on_added();
+}
+
+void as_pool_on_added(void (*added)(void))
+{
+    on_added = added;
 }
 
 void as_pool_add_chain(STACK_OF(X509) *chain)
@@ -157,7 +163,7 @@ X509 *as_issuer_parse(const unsigned char *body, size_t len)
     return x;
 }
 
-static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
+static X509 *from_aia(struct as_cert *c, const atomic_int *stop, char *why, size_t whylen)
 {
     if (c->ca_issuers_url[0] == '\0') {
         char aia[700];
@@ -171,8 +177,8 @@ static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
         return NULL;
     }
     struct as_http res;
-    if (!as_fetch(c->ca_issuers_url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout,
-                  &as_stopping, &res)) {
+    if (!as_fetch(c->ca_issuers_url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout, stop,
+                  &res)) {
         snprintf(why, whylen, "caIssuers %s: %s", c->ca_issuers_url, res.error);
         return NULL;
     }
@@ -191,7 +197,8 @@ static X509 *from_aia(struct as_cert *c, char *why, size_t whylen)
     return x;
 }
 
-X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t whylen)
+X509 *as_issuer_find(struct as_cert *c, const atomic_int *stop, const char **source, char *why,
+                     size_t whylen)
 {
     X509 *x;
     why[0] = '\0';
@@ -205,7 +212,7 @@ X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t w
         *source = as_cfg.ca_file;
         return x;
     }
-    if ((x = from_aia(c, why, whylen)) != NULL) {
+    if ((x = from_aia(c, stop, why, whylen)) != NULL) {
         *source = c->ca_issuers_url;
         as_pool_add(x);
         return x;

@@ -5,6 +5,8 @@
 #ifndef AS_ISSUER_H
 #define AS_ISSUER_H
 
+#include <stdatomic.h>
+
 #include <openssl/x509.h>
 
 struct as_cert;
@@ -13,6 +15,11 @@ struct as_cert;
  * preserves the caller's OpenSSL error queue. */
 void as_pool_add(X509 *x);
 void as_pool_add_chain(STACK_OF(X509) *chain);
+
+/* Who is told, with no lock held, that the pool took a certificate (the
+ * refresher: certificates waiting for their chain look again).  Set once at
+ * activation (core.c); nobody before, nor in the command. */
+void as_pool_on_added(void (*added)(void));
 
 /* How many certificates the pool has taken so far: a change tells that a
  * search of it may now find more.  Any thread. */
@@ -24,8 +31,9 @@ X509 *as_issuer_from_chain(struct as_cert *c);
 
 /* The issuer of c->leaf with a reference for the caller, or NULL; *source
  * names where it was found.  Refresher thread only: may read the CA file and
- * fetch over the network. */
-X509 *as_issuer_find(struct as_cert *c, const char **source, char *why, size_t whylen);
+ * fetch over the network, which *stop turning non-zero cuts short. */
+X509 *as_issuer_find(struct as_cert *c, const atomic_int *stop, const char **source, char *why,
+                     size_t whylen);
 
 /* The certificate a caIssuers URL returned (untrusted bytes, at most
  * 64 KiB): DER, or the first one in PEM (RFC 5280 says DER; PEM is common in

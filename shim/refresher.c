@@ -346,7 +346,7 @@ static time_t refresh(struct as_cert *c, int *attempted)
     if (c->issuer == NULL) {
         const char *source = NULL;
         char why[600];
-        c->issuer = as_issuer_find(c, &source, why, sizeof(why));
+        c->issuer = as_issuer_find(c, &as_stopping, &source, why, sizeof(why));
         if (c->issuer == NULL && atomic_load(&as_stopping))
             return 0;
         if (c->issuer == NULL) {

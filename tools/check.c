@@ -341,7 +341,8 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     c->ca_issuers_url = ca_issuers;
     const char *source = NULL;
     char why[600];
-    x = as_issuer_find(c, &source, why, sizeof(why));
+    static atomic_int never;
+    x = as_issuer_find(c, &never, &source, why, sizeof(why));
     free(c);
     if (x == NULL) {
         printf("issuer: not found: not in %s (%d other certificate%s), not in the CA bundle "
