@@ -25,9 +25,7 @@ static STACK_OF(X509) *pool;        /* under pool_lock */
 static atomic_uint pool_generation; /* certificates ever added to the pool */
 static STACK_OF(X509) *bundle;      /* refresher only */
 static int bundle_loaded;
-
-
-static void (*on_added)(void);
+static void (*on_added)(void); /* as_pool_on_added */
 
 void as_pool_add(X509 *x)
 {

@@ -142,9 +142,8 @@ static struct adoption adopt_locked(void)
     atomic_store(&watched_parent, only_parent ? watched[0].pid : 0);
     if (a.taken > 0 || own > 0)
         as_refresher_wake_locked();
-    if (a.taken > 0)
-        as_report_rescheduled(); /* the status file lists them from now on */
     if (a.taken > 0) {
+        as_report_rescheduled(); /* the status file lists them from now on */
         if (a.from != 0)
             as_log(AS_INFO, "taking over the refresh of %d certificate%s from process %d, "
                    "which is gone", a.taken, a.taken > 1 ? "s" : "", (int)a.from);
