@@ -20,11 +20,13 @@
 #include "ocsp_file.h"
 #include "refresher.h"
 #include "report.h"
+#include "status_cb.h"
 #include "succession.h"
 #include "thread.h"
 #include "warm_start.h"
 
-struct as_real as_real_fns;
+/* The real OpenSSL functions that the hooks shadow (boundary.h). */
+static struct as_real as_real_fns;
 
 static const char *real_getenv(const char *name)
 {
@@ -340,7 +342,7 @@ const struct as_core *as_core_init(const struct as_real *real)
     as_real_fns = *real;
     as_log_remember_program();
     if (as_real_fns.SSL_CTX_ctrl == NULL || as_real_fns.SSL_ctrl == NULL ||
-        as_real_fns.SSL_CTX_callback_ctrl == NULL || !as_status_cb_init())
+        as_real_fns.SSL_CTX_callback_ctrl == NULL || !as_status_cb_init(&as_real_fns))
         return NULL;
     ctx_certs_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, on_ctx_free);
     if (ctx_certs_index < 0)

@@ -1,11 +1,9 @@
-/* core.h: shared state of libautostaple-core.so. */
+/* core.h: what libautostaple-core.so's entry (core.c) offers the modules
+ * it drives. */
 #ifndef AS_CORE_H
 #define AS_CORE_H
 
 #include "boundary.h"
-
-/* The real OpenSSL functions that the hooks shadow (boundary.h). */
-extern struct as_real as_real_fns;
 
 /* Reads the configuration, sets up logging and fork/exit handling; once,
  * when the first server-capable context is created.  Prints nothing. */
@@ -24,11 +22,5 @@ void as_core_report_config(void);
  * meanwhile (refresher.h).  moment names the event for the log.  Never
  * called on a handshake. */
 void as_core_wait_for_first_fetches(const char *moment, int may_take_over);
-
-/* status_cb.c */
-void as_status_cb_install(SSL_CTX *ctx);
-int as_status_cb_set(SSL_CTX *ctx, void (*fp)(void));
-int as_status_cb_get(SSL_CTX *ctx, void (**fp)(void));
-int as_status_cb_init(void);
 
 #endif

@@ -4,7 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report.h"
+#include "metrics.h"
+
+/* The failure reasons' names: the metrics' reason labels, and the status
+ * file's last result (report.c). */
+const char *const as_fail_reason_names[AS_FAIL_COUNT] = {
+    [AS_FAIL_CONNECT] = "connect",   [AS_FAIL_TIMEOUT] = "timeout",
+    [AS_FAIL_TRANSFER] = "transfer", [AS_FAIL_HTTP] = "http",
+    [AS_FAIL_MALFORMED] = "malformed", [AS_FAIL_UNSUCCESSFUL] = "unsuccessful",
+    [AS_FAIL_VERIFY] = "verify",     [AS_FAIL_UNKNOWN] = "unknown",
+    [AS_FAIL_REVOKED] = "revoked",   [AS_FAIL_ISSUER] = "issuer",
+    [AS_FAIL_INTERNAL] = "internal",
+};
 
 void as_metrics_escape(const char *s, char *out, size_t outlen)
 {

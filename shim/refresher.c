@@ -455,7 +455,8 @@ static void *run(void *arg)
     (void)arg;
     if (start_hook != NULL)
         start_hook();
-    as_report_fetch_thread_started();
+    if (!atomic_load(&as_stopping)) /* (not as the process exits) */
+        as_report_fetch_thread_started();
     pthread_mutex_lock(&as_registry_lock);
     while (!as_stopping) {
         as_cert_announce_pending_locked();

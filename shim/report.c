@@ -18,22 +18,18 @@
 #include "certs.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "ocsp.h"
 #include "own_dir.h"
 #include "ptrmap.h"
-#include "refresher.h"
 #include "replace_file.h"
 #include "report.h"
 #include "sanitized.h"
+#include "status_file.h"
 #include "thread.h"
 
 #define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
 #define STATUS_MAX_AGE 60     /* rewritten at least this often (staple counts) */
-
-const char *const as_fail_reason_names[AS_FAIL_COUNT] = {
-    "connect", "timeout", "transfer", "http", "malformed", "unsuccessful",
-    "verify", "unknown", "revoked", "issuer", "internal",
-};
 
 atomic_ulong as_unstapled_unlearned;
 
@@ -443,7 +439,7 @@ void as_report_fetch_thread_started(void)
         return;
     pid_t me = getpid();
     pthread_mutex_lock(&rep.lock);
-    if (rep.running != me && !rep.stop && !atomic_load(&as_stopping)) {
+    if (rep.running != me && !rep.stop) {
         int err = as_thread_start(reporter, NULL, 256 * 1024, &rep.tid);
         rep.running = me; /* once per process, even if it failed */
         rep.started = err == 0;

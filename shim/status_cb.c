@@ -10,19 +10,21 @@
 #include <openssl/err.h>
 
 #include "certs.h"
-#include "core.h"
 #include "issuer.h"
 #include "log.h"
 #include "refresher.h"
 #include "report.h"
+#include "status_cb.h"
 #include "succession.h"
 
 typedef int (*status_fn)(SSL *, void *);
 
 static int app_cb_index = -1; /* SSL_CTX ex_data: the application's callback */
+static struct as_real real;    /* set once, by as_status_cb_init */
 
-int as_status_cb_init(void)
+int as_status_cb_init(const struct as_real *fns)
 {
+    real = *fns;
     app_cb_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     return app_cb_index >= 0;
 }
@@ -40,14 +42,14 @@ static int our_callback(SSL *s, void *arg);
 static int installed(SSL_CTX *ctx)
 {
     status_fn cb = NULL;
-    as_real_fns.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB, 0, &cb);
+    real.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB, 0, &cb);
     return cb == our_callback;
 }
 
 void as_status_cb_install(SSL_CTX *ctx)
 {
     if (!installed(ctx))
-        as_real_fns.SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
+        real.SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
                                           (void (*)(void))our_callback);
 }
 
@@ -78,8 +80,8 @@ int as_status_cb_get(SSL_CTX *ctx, void (**fp)(void))
 static struct as_cert *learn_lazily(SSL *s, X509 *leaf)
 {
     STACK_OF(X509) *chain = NULL, *extra = NULL;
-    as_real_fns.SSL_ctrl(s, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
-    as_real_fns.SSL_CTX_ctrl(SSL_get_SSL_CTX(s), SSL_CTRL_GET_EXTRA_CHAIN_CERTS, 1, &extra);
+    real.SSL_ctrl(s, SSL_CTRL_GET_CHAIN_CERTS, 0, &chain);
+    real.SSL_CTX_ctrl(SSL_get_SSL_CTX(s), SSL_CTRL_GET_EXTRA_CHAIN_CERTS, 1, &extra);
     as_pool_add_chain(chain);
     as_pool_add_chain(extra);
     return as_cert_learn(leaf, "seen in a handshake", 1);
@@ -120,7 +122,7 @@ static int staple(SSL *s)
     }
     if (c->must_staple && atomic_load_explicit(&c->must_staple_missed, memory_order_relaxed))
         atomic_store_explicit(&c->must_staple_missed, 0, memory_order_relaxed);
-    if (as_real_fns.SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, (long)len, der) <= 0) {
+    if (real.SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, (long)len, der) <= 0) {
         OPENSSL_free(der);
         return SSL_TLSEXT_ERR_NOACK;
     }
@@ -138,7 +140,7 @@ static int our_callback(SSL *s, void *arg)
             return rc; /* the application's decision */
         unsigned char *resp = NULL;
         if (rc == SSL_TLSEXT_ERR_OK &&
-            as_real_fns.SSL_ctrl(s, SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &resp) > 0 &&
+            real.SSL_ctrl(s, SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &resp) > 0 &&
             resp != NULL)
             return SSL_TLSEXT_ERR_OK; /* the application stapled: it wins */
     }

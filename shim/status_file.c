@@ -10,7 +10,7 @@
 
 #include <openssl/ocsp.h>
 
-#include "report.h"
+#include "status_file.h"
 
 #define MAGIC "autostaple-status: 1"
 

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "report.h"
 #include "small_file.h"
+#include "status_file.h"
 
 #define MAX_STATUS_FILE (64L * 1024 * 1024)
 

@@ -10,8 +10,10 @@
 
 #include <openssl/ocsp.h>
 
+#include "metrics.h"
 #include "ocsp.h"
 #include "report.h"
+#include "status_file.h"
 #include "tap.h"
 
 static char *format(void (*fn)(FILE *, const struct as_process_view *,
