@@ -62,8 +62,8 @@ $(BUILD)/libdir: FORCE | $(BUILD)/obj
 	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
 FORCE:
 
-TOOL_SRC := tools/autostaple.c tools/run.c tools/elfcheck.c tools/check.c tools/status.c
-$(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h tools/elfcheck.h $(BUILD)/libascore.a $(BUILD)/libdir
+TOOL_SRC := tools/autostaple.c tools/run.c tools/elfcheck.c tools/check.c tools/status.c tools/options.c
+$(BUILD)/autostaple: $(TOOL_SRC) tools/commands.h tools/elfcheck.h tools/options.h $(BUILD)/libascore.a $(BUILD)/libdir
 	$(CC) $(ALL_CFLAGS) -Ishim -DAS_LIBDIR=\"$(LIBDIR)\" -o $@ $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
 
 $(BUILD)/obj:

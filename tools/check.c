@@ -31,6 +31,7 @@
 #include "issuer.h"
 #include "log.h"
 #include "ocsp.h"
+#include "options.h"
 #include "refresher.h"
 
 enum { GOOD = 0, NOT_GOOD = 1, USAGE = 2, NO_ANSWER = 3, NO_CERT = 4 };
@@ -82,7 +83,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             usage(stdout);
             return 1;
         }
-        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+        struct as_option o;
+        if (!as_option_split(arg, &o)) {
             if (strcmp(arg, "--") == 0 && i + 1 < argc)
                 arg = argv[++i];
             else if (arg[0] == '-' && arg[1] != '\0')
@@ -92,16 +94,13 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->certfile = arg;
             continue;
         }
-        const char *eq = strchr(arg, '=');
-        size_t n = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
         size_t k = 0;
-        while (k < nnames && !(strlen(names[k]) == n && strncmp(arg + 2, names[k], n) == 0))
+        while (k < nnames && !as_option_is(&o, names[k]))
             k++;
         if (k == nnames)
             return usage_error("unknown option %s", arg);
-        if (eq == NULL && i + 1 >= argc)
+        if ((*slots[k] = as_option_value(&o, argc, argv, &i)) == NULL)
             return usage_error("option %s needs a value", arg);
-        *slots[k] = eq != NULL ? eq + 1 : argv[++i];
     }
     if (a->certfile == NULL)
         return usage_error("no certificate file given");

@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "config.h"
 #include "elfcheck.h"
+#include "options.h"
 
 #ifndef AS_LIBDIR
 #define AS_LIBDIR "/usr/local/lib"
@@ -174,17 +175,15 @@ static int parse_options(int argc, char **argv, int *status)
         }
         if (a[0] != '-' || a[1] == '\0')
             return i; /* COMMAND ("-" alone is a word, not an option) */
-        const char *name = a[1] == '-' ? a + 2 : a + 1;
-        const char *eq = strchr(name, '=');
-        size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
-        const char *var = a[1] == '-' ? variable_of(name, n) : NULL;
+        struct as_option o;
+        const char *var = as_option_split(a, &o) ? variable_of(o.name, o.len) : NULL;
         if (var == NULL) {
             fprintf(stderr, "autostaple: unknown option %.*s (autostaple --help lists them)\n",
-                    (int)(name - a + n), a);
+                    (int)strcspn(a, "="), a);
             *status = 2;
             return -1;
         }
-        const char *value = eq != NULL ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        const char *value = as_option_value(&o, argc, argv, &i);
         if (value == NULL) {
             fprintf(stderr, "autostaple: option %s needs a value\n", a);
             *status = 2;
@@ -195,7 +194,7 @@ static int parse_options(int argc, char **argv, int *status)
             *status = 1;
             return -1;
         }
-        i += eq != NULL ? 1 : 2;
+        i++;
     }
     return i; /* no COMMAND: as_cmd_run says so */
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "options.h"
 #include "small_file.h"
 #include "status_file.h"
 
@@ -155,18 +156,22 @@ int as_cmd_status(int argc, char **argv)
     const char *dir = NULL, *metrics_dir = NULL;
     int all = 0, prune = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--all") == 0) {
+        struct as_option o;
+        int option = as_option_split(argv[i], &o);
+        const char **slot = !option                           ? NULL
+                            : as_option_is(&o, "cache-dir")   ? &dir
+                            : as_option_is(&o, "metrics-dir") ? &metrics_dir
+                                                              : NULL;
+        if (option && o.value == NULL && as_option_is(&o, "all")) {
             all = 1;
-        } else if (strcmp(argv[i], "--prune") == 0) {
+        } else if (option && o.value == NULL && as_option_is(&o, "prune")) {
             prune = 1;
-        } else if (strcmp(argv[i], "--metrics-dir") == 0 && i + 1 < argc) {
-            metrics_dir = argv[++i];
-        } else if (strncmp(argv[i], "--metrics-dir=", 14) == 0) {
-            metrics_dir = argv[i] + 14;
-        } else if (strcmp(argv[i], "--cache-dir") == 0 && i + 1 < argc) {
-            dir = argv[++i];
-        } else if (strncmp(argv[i], "--cache-dir=", 12) == 0) {
-            dir = argv[i] + 12;
+        } else if (slot != NULL) {
+            if ((*slot = as_option_value(&o, argc, argv, &i)) == NULL) {
+                fprintf(stderr, "autostaple status: option %s needs a value\n", argv[i]);
+                usage(stderr);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;

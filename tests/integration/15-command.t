@@ -88,6 +88,11 @@ run short "$AUTOSTAPLE" -x env
 is "$RC" 2 "-x: exit 2"
 run novalue "$AUTOSTAPLE" --skew
 is "$RC/$ERR" "2/autostaple: option --skew needs a value" "an option without its value: exit 2"
+run status-novalue "$AUTOSTAPLE" status --cache-dir
+like "$RC/$ERR" "^2/autostaple status: option --cache-dir needs a value" \
+    "status --cache-dir without its value: said so, exit 2"
+run status-eq "$AUTOSTAPLE" status --cache-dir="$T/nonexistent"
+like "$RC/$ERR" "^1/autostaple status: cannot read $T/nonexistent" "status --cache-dir=DIR: taken"
 run nocommand "$AUTOSTAPLE" --skew 5
 like "$RC/$ERR" "^2/usage: autostaple" "no command: usage, exit 2"
 run version "$AUTOSTAPLE" --version
