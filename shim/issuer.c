@@ -63,25 +63,15 @@ void as_pool_add_chain(STACK_OF(X509) *chain)
         as_pool_add(sk_X509_value(chain, i));
 }
 
-static X509 *search(STACK_OF(X509) *list, X509 *leaf)
-{
-    for (int i = 0; list != NULL && i < sk_X509_num(list); i++) {
-        X509 *cand = sk_X509_value(list, i);
-        if (as_is_issuer(cand, leaf) && X509_up_ref(cand))
-            return cand;
-    }
-    return NULL;
-}
-
 unsigned as_pool_generation(void)
 {
     return atomic_load(&pool_generation);
 }
 
-X509 *as_issuer_from_chain(struct as_cert *c)
+X509 *as_issuer_from_chain(X509 *leaf)
 {
     pthread_mutex_lock(&pool_lock);
-    X509 *x = search(pool, c->leaf);
+    X509 *x = as_issuer_in(pool, leaf);
     pthread_mutex_unlock(&pool_lock);
     return x;
 }
@@ -161,33 +151,34 @@ X509 *as_issuer_parse(const unsigned char *body, size_t len)
     return x;
 }
 
-static X509 *from_aia(struct as_cert *c, const atomic_int *stop, char *why, size_t whylen)
+static X509 *from_aia(X509 *leaf, const char *url, const atomic_int *stop, char *why,
+                      size_t whylen)
 {
-    if (c->ca_issuers_url[0] == '\0') {
+    if (url[0] == '\0') {
         char aia[700];
-        as_aia_explain(c->leaf, NID_ad_ca_issuers, aia, sizeof(aia));
+        as_aia_explain(leaf, NID_ad_ca_issuers, aia, sizeof(aia));
         snprintf(why, whylen, "the certificate has %s", aia);
         return NULL;
     }
     if (!as_cfg.fetch_issuer) {
         snprintf(why, whylen, "caIssuers %s not fetched (AUTOSTAPLE_FETCH_ISSUER=0)",
-                 c->ca_issuers_url);
+                 url);
         return NULL;
     }
     struct as_http res;
-    if (!as_fetch(c->ca_issuers_url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout, stop,
+    if (!as_fetch(url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout, stop,
                   &res)) {
-        snprintf(why, whylen, "caIssuers %s: %s", c->ca_issuers_url, res.error);
+        snprintf(why, whylen, "caIssuers %s: %s", url, res.error);
         return NULL;
     }
     X509 *x = NULL;
     if (res.code != 200)
-        snprintf(why, whylen, "caIssuers %s: HTTP %ld", c->ca_issuers_url, res.code);
+        snprintf(why, whylen, "caIssuers %s: HTTP %ld", url, res.code);
     else if ((x = as_issuer_parse(res.body, res.len)) == NULL)
-        snprintf(why, whylen, "caIssuers %s: not a certificate", c->ca_issuers_url);
-    else if (!as_is_issuer(x, c->leaf)) {
+        snprintf(why, whylen, "caIssuers %s: not a certificate", url);
+    else if (!as_is_issuer(x, leaf)) {
         snprintf(why, whylen, "caIssuers %s: that certificate did not issue this one",
-                 c->ca_issuers_url);
+                 url);
         X509_free(x);
         x = NULL;
     }
@@ -195,23 +186,23 @@ static X509 *from_aia(struct as_cert *c, const atomic_int *stop, char *why, size
     return x;
 }
 
-X509 *as_issuer_find(struct as_cert *c, const atomic_int *stop, const char **source, char *why,
-                     size_t whylen)
+X509 *as_issuer_find(X509 *leaf, const char *ca_issuers_url, const atomic_int *stop,
+                     const char **source, char *why, size_t whylen)
 {
     X509 *x;
     why[0] = '\0';
-    if ((x = as_issuer_from_chain(c)) != NULL) {
+    if ((x = as_issuer_from_chain(leaf)) != NULL) {
         *source = "the server's chain";
         return x;
     }
     if (!bundle_loaded)
         load_bundle();
-    if ((x = search(bundle, c->leaf)) != NULL) {
+    if ((x = as_issuer_in(bundle, leaf)) != NULL) {
         *source = as_cfg.ca_file;
         return x;
     }
-    if ((x = from_aia(c, stop, why, whylen)) != NULL) {
-        *source = c->ca_issuers_url;
+    if ((x = from_aia(leaf, ca_issuers_url, stop, why, whylen)) != NULL) {
+        *source = ca_issuers_url;
         as_pool_add(x);
         return x;
     }

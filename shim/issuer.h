@@ -9,8 +9,6 @@
 
 #include <openssl/x509.h>
 
-struct as_cert;
-
 /* Remember chain certificates as issuer candidates.  Any thread; no I/O;
  * preserves the caller's OpenSSL error queue. */
 void as_pool_add(X509 *x);
@@ -25,15 +23,16 @@ void as_pool_on_added(void (*added)(void));
  * search of it may now find more.  Any thread. */
 unsigned as_pool_generation(void);
 
-/* The issuer of c->leaf from the server's own chains, with a reference for
+/* The issuer of leaf from the server's own chains, with a reference for
  * the caller, or NULL.  Refresher thread only. */
-X509 *as_issuer_from_chain(struct as_cert *c);
+X509 *as_issuer_from_chain(X509 *leaf);
 
-/* The issuer of c->leaf with a reference for the caller, or NULL; *source
+/* The issuer of leaf with a reference for the caller, or NULL; *source
  * names where it was found.  Refresher thread only: may read the CA file and
- * fetch over the network, which *stop turning non-zero cuts short. */
-X509 *as_issuer_find(struct as_cert *c, const atomic_int *stop, const char **source, char *why,
-                     size_t whylen);
+ * fetch ca_issuers_url ("" if none), which *stop turning non-zero cuts
+ * short. */
+X509 *as_issuer_find(X509 *leaf, const char *ca_issuers_url, const atomic_int *stop,
+                     const char **source, char *why, size_t whylen);
 
 /* The certificate a caIssuers URL returned (untrusted bytes, at most
  * 64 KiB): DER, or the first one in PEM (RFC 5280 says DER; PEM is common in

@@ -83,4 +83,8 @@ int as_ocsp_verify(const unsigned char *der, size_t len, X509 *leaf, X509 *issue
  * the thread's OpenSSL error queue empty. */
 int as_is_issuer(X509 *candidate, X509 *x);
 
+/* The first certificate of list that issued leaf (as_is_issuer), with a
+ * reference for the caller; NULL if none. */
+X509 *as_issuer_in(STACK_OF(X509) *list, X509 *leaf);
+
 #endif

@@ -40,6 +40,16 @@ int as_is_issuer(X509 *candidate, X509 *x)
     return ok;
 }
 
+X509 *as_issuer_in(STACK_OF(X509) *list, X509 *leaf)
+{
+    for (int i = 0; list != NULL && i < sk_X509_num(list); i++) {
+        X509 *candidate = sk_X509_value(list, i);
+        if (as_is_issuer(candidate, leaf) && X509_up_ref(candidate))
+            return candidate;
+    }
+    return NULL;
+}
+
 const char *const as_refusal_text[AS_REFUSAL_COUNT] = {
     [AS_NOT_REFUSED] = "",
     [AS_REFUSED_NOT_DER] = "not a DER OCSP response",

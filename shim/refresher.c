@@ -339,14 +339,15 @@ static time_t refresh(struct as_cert *c, int *attempted)
     *attempted = 0;
     if (c->issuer == NULL && now < c->learned + CHAIN_GRACE) {
         c->pool_seen = as_pool_generation();
-        if ((c->issuer = as_issuer_from_chain(c)) == NULL)
+        if ((c->issuer = as_issuer_from_chain(c->leaf)) == NULL)
             return c->learned + CHAIN_GRACE; /* not yet: the chain may follow */
     }
     *attempted = 1;
     if (c->issuer == NULL) {
         const char *source = NULL;
         char why[600];
-        c->issuer = as_issuer_find(c, &as_stopping, &source, why, sizeof(why));
+        c->issuer = as_issuer_find(c->leaf, c->ca_issuers_url, &as_stopping, &source, why,
+                                  sizeof(why));
         if (c->issuer == NULL && atomic_load(&as_stopping))
             return 0;
         if (c->issuer == NULL) {

@@ -24,7 +24,7 @@ enum as_warm as_warm_start(struct as_cert *c)
     if (c == NULL || as_cfg.cache_dir[0] == '\0' || atomic_load(&c->warm_tried) ||
         as_slot_expires(c->slot, NULL) > now || ERR_peek_error() != 0)
         return AS_WARM_DONE;
-    X509 *issuer = as_issuer_from_chain(c);
+    X509 *issuer = as_issuer_from_chain(c->leaf);
     if (issuer == NULL)
         return AS_WARM_NO_ISSUER;
     if (atomic_exchange(&c->warm_tried, 1)) { /* once per certificate and process */

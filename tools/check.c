@@ -317,9 +317,7 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     if (a->issuer != NULL) {
         char why[600];
         STACK_OF(X509) *given = read_certs(a->issuer, as_cfg.timeout, why, sizeof(why));
-        for (int i = 0; given != NULL && i < sk_X509_num(given) && x == NULL; i++)
-            if (as_is_issuer(sk_X509_value(given, i), leaf) && X509_up_ref(sk_X509_value(given, i)))
-                x = sk_X509_value(given, i);
+        x = as_issuer_in(given, leaf);
         sk_X509_pop_free(given, X509_free);
         if (x == NULL) {
             printf("issuer: not found: %s\n", given == NULL ? why
@@ -332,17 +330,10 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     }
     for (int i = 1; i < sk_X509_num(certs); i++)
         as_pool_add(sk_X509_value(certs, i));
-    struct as_cert *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return NULL;
-    c->leaf = leaf;
-    c->name = a->certfile;
-    c->ca_issuers_url = ca_issuers;
     const char *source = NULL;
     char why[600];
     static atomic_int never;
-    x = as_issuer_find(c, &never, &source, why, sizeof(why));
-    free(c);
+    x = as_issuer_find(leaf, ca_issuers, &never, &source, why, sizeof(why));
     if (x == NULL) {
         printf("issuer: not found: not in %s (%d other certificate%s), not in the CA bundle "
                "%s, %s\n", a->certfile, sk_X509_num(certs) - 1,
