@@ -203,7 +203,8 @@ INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
 # installed LIBDIR: build/autostaple keeps the one it was built with.  The
 # man pages name the installed paths (their sources say /usr/local; in
 # groff a path's hyphens are written \-), and the installed README's links
-# point beside it (the docs are installed flat).
+# point beside it (the docs are installed flat); a link to a file only the
+# source tree has (tests/, bench/) becomes its name.
 INSTALL_ROFF = sed -e 's|/usr/local/lib|$(subst -,\\-,$(LIBDIR))|g' \
                    -e 's|/usr/local/share/doc/autostaple|$(subst -,\\-,$(DOCDIR))|g'
 
@@ -219,7 +220,8 @@ install: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/libas
 	    chmod 0644 $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; \
 	done
 	install -m 0644 $(filter-out README.md,$(DOC_FILES)) $(DESTDIR)$(DOCDIR)/
-	sed -e 's|](docs/|](|g' README.md >$(DESTDIR)$(DOCDIR)/README.md
+	sed -e 's|](docs/|](|g' -e 's,\[\([^]]*\)\](\(tests\|bench\)/[^)]*),\1 (in the source tree),g' \
+	    README.md >$(DESTDIR)$(DOCDIR)/README.md
 	chmod 0644 $(DESTDIR)$(DOCDIR)/README.md
 
 # Removes the files install wrote, then the directories it may have made,

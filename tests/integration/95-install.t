@@ -70,8 +70,10 @@ for prefix in /usr /opt/x; do
         "$prefix: the man page names the installed library"
     like "$page" "$prefix/share/doc/autostaple/deploying\.md" "$prefix: and the installed docs"
     unlike "$page" "/usr/local" "$prefix: and nothing of the default prefix"
-    unlike "$(cat "$root$prefix/share/doc/autostaple/README.md")" "\]\(docs/" \
-        "$prefix: the installed README's links point beside it"
+    broken=$(cd "$root$prefix/share/doc/autostaple" &&
+        grep -oh '](\([^)#h][^)#]*\)' ./*.md | sed 's/^](//' | sort -u |
+        while read -r f; do [ -f "$f" ] || echo "$f"; done)
+    is "$broken" "" "$prefix: every link between the installed docs reaches an installed file"
     check "$prefix: man finds libautostaple(7) in MANDIR" \
         test "$(man -M "$root$prefix/share/man" -w 7 libautostaple 2>/dev/null)" = \
         "$root$prefix/share/man/man7/libautostaple.7"
