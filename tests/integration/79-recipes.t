@@ -328,7 +328,10 @@ if [ -x /usr/sbin/nginx ] && command -v unshare >/dev/null && command -v nsenter
     pid1=$(pgrep -P "$container_PID" -x nginx | head -n1)
     while read -r line; do
         [[ $line == "docker exec web "* ]] || continue
-        out=$(nsenter -t "$pid1" -p -m env -i "${image_env[@]}" $(here <<<"${line#docker exec web }") 2>&1)
+        # (-r -w: its root and directory too; a mount namespace entered
+        # alone sets them to the namespace's own, outside a chroot the
+        # suite may run in)
+        out=$(nsenter -t "$pid1" -p -m -r -w env -i "${image_env[@]}" $(here <<<"${line#docker exec web }") 2>&1)
         like "$out" "nginx \(pid 1\).*good" "container: ${line%% web*} ... ${line#docker exec web }: the master is process 1"
     done < <(blocks "In a container" sh)
     like "$(cat "$T/container.log")" "autostaple\[nginx 1\]" \
