@@ -306,7 +306,8 @@ UNIT_FILE=
 
 # ---------------------------------------------------------------- a container
 # The Dockerfile's ENV lines and CMD (nginx in the foreground), as process 1
-# of a PID namespace of its own; docker exec is nsenter into it.
+# of a PID namespace of its own; docker exec is nsenter into it.  Its error
+# log is standard error, as the image's ln line makes it.
 if [ -x /usr/sbin/nginx ] && command -v unshare >/dev/null && command -v nsenter >/dev/null; then
     dir=$T/container CACHE=$T/container-cache PORT=$(free_port)
     install -d -m 0755 "$CACHE" # the package's /var/cache/autostaple
