@@ -22,7 +22,6 @@ static struct {
     int next;
 } memo = { PTHREAD_MUTEX_INITIALIZER, { { { 0 }, { 0 } } }, 0 };
 
-
 static void say_once(const char *dir, const char *msg)
 {
     pthread_mutex_lock(&memo.lock);

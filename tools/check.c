@@ -307,6 +307,10 @@ static int find_responder(X509 *leaf, const struct args *a, char url[AS_MAX_URL]
     return 1;
 }
 
+/* The stop flag of the command's fetches: it never stops them early (the
+ * timeout bounds them). */
+static atomic_int never;
+
 /* The issuer of leaf, searched like the library (issuer.c) after --issuer;
  * prints the "issuer:" line.  NULL if not found. */
 static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a,
@@ -332,7 +336,6 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
         as_pool_add(sk_X509_value(certs, i));
     const char *source = NULL;
     char why[600];
-    static atomic_int never;
     x = as_issuer_find(leaf, ca_issuers, &never, &source, why, sizeof(why));
     if (x == NULL) {
         printf("issuer: not found: not in %s (%d other certificate%s), not in the CA bundle "
@@ -368,7 +371,6 @@ static int exchange(X509 *leaf, X509 *issuer, const char *responder, long timeou
     printf("request: %s %s (%zu bytes; CertID SHA-1, serial %s; no nonce)\n",
            get ? "GET" : "POST", get ? url : responder, reqlen, serial);
     fflush(stdout);
-    static atomic_int never;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int ok = as_fetch_ocsp(responder, get ? url : NULL, req, reqlen, timeout, &never, res);

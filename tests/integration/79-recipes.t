@@ -28,21 +28,16 @@ DOC=$AS_SRC/docs/deploying.md
 export CURL_CA_BUNDLE=$AS_PKI/root.pem
 nothing_runs() { ! pgrep -f "$1" >/dev/null; }
 
-# blocks SECTION LANG: the lines of the code blocks fenced ```LANG in the
-# section "## SECTION" of the document, in order.
-blocks() {
-    awk -v h="## $1" -v lang="$2" '
-        /^```/ { if (fence) { fence = 0; take = 0 } else { fence = 1; take = sec && $0 == "```" lang }; next }
-        !fence && /^## / { sec = $0 == h; next }
-        take { print }' "$DOC"
-}
-# all_blocks SECTION: every code block of SECTION as "LANG<TAB>LINE" lines.
+# all_blocks SECTION: every code block of the section "## SECTION" of the
+# document, in order, as "LANG<TAB>LINE" lines (LANG "" for a plain fence).
 all_blocks() {
     awk -v h="## $1" '
         /^```/ { if (fence) { fence = 0 } else { fence = 1; lang = substr($0, 4) }; next }
         !fence && /^## / { sec = $0 == h; next }
         fence && sec { print lang "\t" $0 }' "$DOC"
 }
+# blocks SECTION LANG: the lines of SECTION's code blocks fenced ```LANG.
+blocks() { all_blocks "$1" | sed -n "s/^$2\t//p"; }
 # here: the document's paths and names made the suite's (CACHE, PORT).
 here() {
     sed -e "s#/usr/local/lib/libautostaple.so#$AS_SHIM#g" \
