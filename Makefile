@@ -19,9 +19,9 @@ MANDIR    ?= $(PREFIX)/share/man
 DOCDIR    ?= $(PREFIX)/share/doc/autostaple
 
 CORE_SRC := shim/core.c shim/status_cb.c shim/certs.c shim/ptrmap.c shim/cache.c shim/address_room.c shim/thread.c \
-            shim/issuer.c shim/fetch.c shim/refresher.c shim/succession.c shim/warm_start.c shim/schedule.c shim/dueheap.c shim/persist.c \
+            shim/issuer.c shim/fetch.c shim/refresh.c shim/refresher.c shim/succession.c shim/warm_start.c shim/schedule.c shim/dueheap.c shim/persist.c \
             shim/ocsp_file.c shim/ocsp_verify.c shim/ocsp_request.c shim/aia.c shim/config.c shim/log.c \
-            shim/report.c shim/status_file.c shim/metrics.c shim/replace_file.c shim/own_dir.c shim/small_file.c
+            shim/report.c shim/status_file.c shim/metrics.c shim/replace_file.c shim/own_dir.c shim/small_file.c shim/lock_order.c
 CORE_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj/%.o)
 HEADERS  := $(wildcard shim/*.h)
 

@@ -40,6 +40,7 @@
 
 #include "address_room.h"
 #include "cache.h"
+#include "lock_order.h"
 
 #define LINE 64
 #define SLACK 128          /* room for a later response a little larger */
@@ -166,7 +167,7 @@ static struct segment *make_segment(size_t want, enum as_cache_shortfall *why)
 static struct as_slot *shared_slot(enum as_cache_shortfall *why)
 {
     struct as_slot *s = NULL;
-    pthread_mutex_lock(&arena.lock);
+    as_lock(&arena.lock, AS_LOCK_ARENA);
     if (arena.first != NULL && atomic_load(&arena.first->allocator) != getpid()) {
         *why = AS_CACHE_NOT_ALLOCATOR;
     } else if (arena.map_failed) {
@@ -197,7 +198,7 @@ static struct as_slot *shared_slot(enum as_cache_shortfall *why)
             init_slot(s, g);
         }
     }
-    pthread_mutex_unlock(&arena.lock);
+    as_unlock(&arena.lock, AS_LOCK_ARENA);
     return s;
 }
 
@@ -234,7 +235,7 @@ void as_slot_after_fork(struct as_slot *s)
  * was writing, is marked invalid). */
 static void slot_lock(struct as_slot *s)
 {
-    if (pthread_mutex_lock(&s->lock) == EOWNERDEAD)
+    if (as_lock(&s->lock, AS_LOCK_SLOT) == EOWNERDEAD)
         pthread_mutex_consistent(&s->lock);
 }
 
@@ -273,7 +274,7 @@ enum as_publish as_slot_publish(struct as_slot *s, const unsigned char *der, siz
                                   ? AS_PUBLISH_TOO_LARGE
                                   : AS_PUBLISHED;
     if (refused != AS_PUBLISHED) {
-        pthread_mutex_unlock(&s->lock); /* the held response stays */
+        as_unlock(&s->lock, AS_LOCK_SLOT); /* the held response stays */
         return refused;
     }
     s->valid = 0;
@@ -293,7 +294,7 @@ enum as_publish as_slot_publish(struct as_slot *s, const unsigned char *der, siz
     if (status == V_OCSP_CERTSTATUS_REVOKED && s->revoked_at == 0)
         s->revoked_at = this_update;
     s->valid = 1;
-    pthread_mutex_unlock(&s->lock);
+    as_unlock(&s->lock, AS_LOCK_SLOT);
     free(old);
     return AS_PUBLISHED;
 }
@@ -302,7 +303,7 @@ time_t as_slot_revoked_at(struct as_slot *s)
 {
     slot_lock(s);
     time_t at = s->revoked_at;
-    pthread_mutex_unlock(&s->lock);
+    as_unlock(&s->lock, AS_LOCK_SLOT);
     return at;
 }
 
@@ -319,7 +320,7 @@ int as_slot_copy(struct as_slot *s, time_t now, unsigned char **out, size_t *len
         s->staples++;
     else
         s->unstapled++;
-    pthread_mutex_unlock(&s->lock);
+    as_unlock(&s->lock, AS_LOCK_SLOT);
     return ok;
 }
 
@@ -328,7 +329,7 @@ void as_slot_counts(struct as_slot *s, unsigned long *staples, unsigned long *un
     slot_lock(s);
     *staples = s->staples;
     *unstapled = s->unstapled;
-    pthread_mutex_unlock(&s->lock);
+    as_unlock(&s->lock, AS_LOCK_SLOT);
 }
 
 int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *expires)
@@ -338,7 +339,7 @@ int as_slot_held(struct as_slot *s, int *status, time_t *this_update, time_t *ex
     *status = valid ? s->status : -1;
     *this_update = valid ? s->this_update : 0;
     *expires = valid ? s->expires : 0;
-    pthread_mutex_unlock(&s->lock);
+    as_unlock(&s->lock, AS_LOCK_SLOT);
     return valid;
 }
 

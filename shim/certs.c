@@ -12,16 +12,20 @@
 #include "cache.h"
 #include "certs.h"
 #include "config.h"
+#include "lock_order.h"
 #include "log.h"
 #include "ptrmap.h"
 #include "schedule.h"
 
 #define BUCKETS 4096
 
-pthread_mutex_t as_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-pthread_cond_t as_registry_cond = PTHREAD_COND_INITIALIZER;
-pthread_cond_t as_settled_cond = PTHREAD_COND_INITIALIZER;
-int as_unsettled;
+/* The registry lock (AS_LOCK_REGISTRY); the condition the refresher's idle
+ * threads wait on; the one the start-up wait waits on, broadcast when a
+ * certificate settles; how many are unsettled.  All under the lock. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t settled_cond = PTHREAD_COND_INITIALIZER;
+static int unsettled;
 
 /* X509 object -> entry: every object a certificate was loaded as (a server
  * reloading loads it anew each time), for as long as the object lives.
@@ -71,9 +75,9 @@ static void on_x509_free(void *x, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
     (void)ptr, (void)ad, (void)idx, (void)argl, (void)argp;
     if (as_ptrmap_get(&by_object, x) == NULL)
         return;
-    pthread_mutex_lock(&map_lock);
+    as_lock(&map_lock, AS_LOCK_OBJECT_MAP);
     as_ptrmap_remove(&by_object, x);
-    pthread_mutex_unlock(&map_lock);
+    as_unlock(&map_lock, AS_LOCK_OBJECT_MAP);
 }
 
 static void hook_x509_free(void)
@@ -88,9 +92,9 @@ static void map_object(X509 *x, struct as_cert *c)
     pthread_once(&free_hook_once, hook_x509_free);
     if (free_hook < 0)
         return;
-    pthread_mutex_lock(&map_lock);
+    as_lock(&map_lock, AS_LOCK_OBJECT_MAP);
     as_ptrmap_put(&by_object, x, c);
-    pthread_mutex_unlock(&map_lock);
+    as_unlock(&map_lock, AS_LOCK_OBJECT_MAP);
 }
 
 static struct as_cert *find_by_fp(const unsigned char fp[32])
@@ -104,7 +108,7 @@ static struct as_cert *find_by_fp(const unsigned char fp[32])
 
 const char *as_cert_responder(const struct as_cert *c)
 {
-    return as_cfg.responder[0] ? as_cfg.responder : c->ocsp_url;
+    return as_config()->responder[0] ? as_config()->responder : c->ocsp_url;
 }
 
 static void announce(const struct as_cert *c)
@@ -178,7 +182,7 @@ static void say_shortfall(enum as_cache_shortfall why, const char *name)
     case AS_CACHE_FULL:
         as_log(AS_WARN, "AUTOSTAPLE_MAX_CERTS=%ld certificates share their responses with "
                "forked workers: %s and later ones are refreshed by each process on its own "
-               "(raise AUTOSTAPLE_MAX_CERTS)", as_cfg.max_certs, name);
+               "(raise AUTOSTAPLE_MAX_CERTS)", as_config()->max_certs, name);
         break;
     case AS_CACHE_NO_ROOM:
         as_address_limit(&limit, &used);
@@ -234,7 +238,7 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     c->learned_how = how;
     if (as_cert_responder(c)[0] != '\0') {
         as_cert_schedule_locked(c, c->learned);
-        as_unsettled++;
+        unsettled++;
     } else {
         c->settled = 1;
     }
@@ -271,7 +275,7 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
     if (!ok)
         return NULL;
 
-    pthread_mutex_lock(&as_registry_lock);
+    as_lock(&registry_lock, AS_LOCK_REGISTRY);
     c = as_cert_find(x);
     if (c == NULL) {
         c = find_by_fp(fp);
@@ -283,30 +287,65 @@ struct as_cert *as_cert_learn(X509 *x, const char *how, int quiet)
         if (fresh && c != NULL && c->due.at != 0)
             due_locked();
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_unlock(&registry_lock, AS_LOCK_REGISTRY);
     return c;
+}
+
+void as_registry_lock(void)
+{
+    as_lock(&registry_lock, AS_LOCK_REGISTRY);
+}
+
+void as_registry_unlock(void)
+{
+    as_unlock(&registry_lock, AS_LOCK_REGISTRY);
+}
+
+void as_registry_wait_for_work_locked(const struct timespec *until)
+{
+    as_lock_wait(&work_cond, &registry_lock, AS_LOCK_REGISTRY, until);
+}
+
+void as_registry_wake_one_locked(void)
+{
+    pthread_cond_signal(&work_cond);
+}
+
+void as_registry_wake_all_locked(void)
+{
+    pthread_cond_broadcast(&work_cond);
+}
+
+int as_registry_unsettled_locked(void)
+{
+    return unsettled;
+}
+
+void as_registry_wait_settled_locked(const struct timespec *until)
+{
+    as_lock_wait(&settled_cond, &registry_lock, AS_LOCK_REGISTRY, until);
 }
 
 void as_cert_settle_locked(struct as_cert *c)
 {
     if (!c->settled) {
         c->settled = 1;
-        as_unsettled--;
-        pthread_cond_broadcast(&as_settled_cond);
+        unsettled--;
+        pthread_cond_broadcast(&settled_cond);
     }
 }
 
 void as_cert_settle_held_locked(void)
 {
     time_t now = time(NULL);
-    for (struct as_cert *c = all; c != NULL && as_unsettled > 0; c = c->next)
+    for (struct as_cert *c = all; c != NULL && unsettled > 0; c = c->next)
         if (!c->settled && as_slot_expires(c->slot, NULL) > now)
             as_cert_settle_locked(c);
 }
 
 void as_cert_stop_waiting_locked(void)
 {
-    for (struct as_cert *c = all; c != NULL && as_unsettled > 0; c = c->next)
+    for (struct as_cert *c = all; c != NULL && unsettled > 0; c = c->next)
         as_cert_settle_locked(c);
 }
 
@@ -315,7 +354,7 @@ void as_cert_unsettle_locked(struct as_cert *c)
     /* (a response another process fetched into the shared slot settles it) */
     if (c->settled && !c->first_ended && as_slot_expires(c->slot, NULL) <= time(NULL)) {
         c->settled = 0;
-        as_unsettled++;
+        unsettled++;
     }
 }
 
@@ -328,7 +367,7 @@ void as_cert_first_attempt_ended_locked(struct as_cert *c)
 int as_cert_attach(struct as_cert *c)
 {
     int changed = 0;
-    pthread_mutex_lock(&as_registry_lock);
+    as_lock(&registry_lock, AS_LOCK_REGISTRY);
     if (c->contexts++ == 0 && c->forgotten) {
         c->forgotten = 0;
         changed = 1;
@@ -347,14 +386,14 @@ int as_cert_attach(struct as_cert *c)
             due_locked();
         }
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_unlock(&registry_lock, AS_LOCK_REGISTRY);
     return changed;
 }
 
 int as_cert_detach(struct as_cert *c)
 {
     int changed = 0;
-    pthread_mutex_lock(&as_registry_lock);
+    as_lock(&registry_lock, AS_LOCK_REGISTRY);
     if (c->contexts > 0 && --c->contexts == 0 && !c->forgotten) {
         c->forgotten = 1;
         changed = 1;
@@ -367,44 +406,44 @@ int as_cert_detach(struct as_cert *c)
         as_log(AS_DEBUG, "certificate %s is no longer used by the server: "
                "no longer refreshing it", c->name);
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_unlock(&registry_lock, AS_LOCK_REGISTRY);
     return changed;
 }
 
 void as_registry_prepare(void)
 {
-    pthread_mutex_lock(&as_registry_lock);
+    as_lock(&registry_lock, AS_LOCK_REGISTRY);
 }
 
 void as_registry_parent(void)
 {
-    pthread_mutex_unlock(&as_registry_lock);
+    as_unlock(&registry_lock, AS_LOCK_REGISTRY);
 }
 
 void as_object_map_prepare(void)
 {
-    pthread_mutex_lock(&map_lock);
+    as_lock(&map_lock, AS_LOCK_OBJECT_MAP);
 }
 
 void as_object_map_parent(void)
 {
-    pthread_mutex_unlock(&map_lock);
+    as_unlock(&map_lock, AS_LOCK_OBJECT_MAP);
 }
 
 void as_object_map_child(void)
 {
-    pthread_mutex_unlock(&map_lock);
+    as_unlock(&map_lock, AS_LOCK_OBJECT_MAP);
     as_ptrmap_after_fork(&by_object);
 }
 
 void as_registry_child(void)
 {
-    pthread_mutex_unlock(&as_registry_lock);
-    pthread_cond_init(&as_registry_cond, NULL);
-    pthread_cond_init(&as_settled_cond, NULL);
+    as_unlock(&registry_lock, AS_LOCK_REGISTRY);
+    pthread_cond_init(&work_cond, NULL);
+    pthread_cond_init(&settled_cond, NULL);
     /* No fetch runs here: nothing to wait for, unless this process takes
      * the refresh over (as_cert_unsettle_locked then). */
-    as_unsettled = 0;
+    unsettled = 0;
     for (struct as_cert *c = all; c != NULL; c = c->next) {
         as_slot_after_fork(c->slot);
         c->taken = 0; /* the threads that had them are not here */

@@ -28,7 +28,7 @@ struct as_cert {
     time_t learned;                 /* when it was registered */
     struct as_slot *slot;           /* the staple, shared with forked workers (cache.h) */
     /* Response files beside the certificate's files: grows under
-     * as_registry_lock, read without it (ocsp_file.c). */
+     * the registry lock, read without it (ocsp_file.c). */
     _Atomic(struct as_ocsp_file *) ocsp_files;
     atomic_int warm_tried;          /* its saved response was looked for (warm_start.h) */
     int must_staple;                /* TLS Feature status_request (RFC 7633): set at registration */
@@ -36,7 +36,7 @@ struct as_cert {
      * stapled one (the error is said once per such episode: status_cb.c). */
     atomic_int must_staple_missed;
 
-    /* Under as_registry_lock. */
+    /* Under the registry lock. */
     const char *learned_how;        /* a string literal, for the log */
     int unannounced;                /* learned quietly, not logged yet */
     int settled;                    /* first attempt ended, or none is to come while forgotten */
@@ -66,13 +66,22 @@ struct as_cert {
  * URL; "" if neither (then it is never fetched). */
 const char *as_cert_responder(const struct as_cert *c);
 
-/* Registry lock, the condition the refresher waits on, and the one it
- * broadcasts when a certificate's first attempt ends (as_unsettled drops). */
-extern pthread_mutex_t as_registry_lock;
-extern pthread_cond_t as_registry_cond;
-extern pthread_cond_t as_settled_cond;
-extern int as_unsettled;  /* certificates to fetch whose first attempt has not ended */
-/* First entry of the list; walk with ->next under as_registry_lock. */
+/* The registry lock (lock_order.h: AS_LOCK_REGISTRY).  Every "_locked"
+ * function of this header needs it held. */
+void as_registry_lock(void);
+void as_registry_unlock(void);
+/* The refresher's idle threads wait for work, until the absolute
+ * CLOCK_REALTIME *until (NULL: until woken); the lock is held again on
+ * return.  Whoever makes work wakes one, or all (at exit). */
+void as_registry_wait_for_work_locked(const struct timespec *until);
+void as_registry_wake_one_locked(void);
+void as_registry_wake_all_locked(void);
+/* How many certificates to fetch have not settled (their first attempt has
+ * not ended: as_cert_settle_locked), and waiting until one settles or
+ * *until passes (the start-up wait, core.c). */
+int as_registry_unsettled_locked(void);
+void as_registry_wait_settled_locked(const struct timespec *until);
+/* First entry of the list; walk with ->next under the registry lock. */
 struct as_cert *as_registry_first(void);
 
 /* Who is told, under the registry lock, that a certificate became due
@@ -105,13 +114,13 @@ int as_cert_detach(struct as_cert *c);
 
 /* c's next fetch at at (0: none).  The certificates with a next fetch are
  * kept ordered by it (dueheap.h).  Ignored while c is taken: the thread
- * that has it decides (as_cert_put_back_locked).  as_registry_lock must be
+ * that has it decides (as_cert_put_back_locked).  the registry lock must be
  * held. */
 void as_cert_schedule_locked(struct as_cert *c, time_t at);
 
 /* A fetch thread takes c (out of the order, so that no other thread takes
  * it meanwhile), and puts it back with its next fetch (0: none).
- * as_registry_lock must be held. */
+ * the registry lock must be held. */
 void as_cert_take_locked(struct as_cert *c);
 void as_cert_put_back_locked(struct as_cert *c, time_t at);
 
@@ -119,28 +128,28 @@ void as_cert_put_back_locked(struct as_cert *c, time_t at);
  * fetcher is this process), NULL if none.  Others met on the way, refreshed
  * by another process, leave the order but keep their due.at ("parked"):
  * as_cert_schedule_locked puts them back if this process takes them over.
- * as_registry_lock must be held. */
+ * the registry lock must be held. */
 struct as_cert *as_cert_next_locked(void);
 
 /* c's first attempt has ended (or, forgotten, it will not have one for
- * now): wakes the start-up wait.  Idempotent.  as_registry_lock must be
+ * now): wakes the start-up wait.  Idempotent.  the registry lock must be
  * held. */
 void as_cert_settle_locked(struct as_cert *c);
 /* The certificates waited for whose slot holds a response (another
- * process fetched it) are settled.  as_registry_lock must be held. */
+ * process fetched it) are settled.  the registry lock must be held. */
 void as_cert_settle_held_locked(void);
 /* The start-up wait ran out: the first attempts still running are waited
- * for no more (they staple when they end).  as_registry_lock must be
+ * for no more (they staple when they end).  the registry lock must be
  * held. */
 void as_cert_stop_waiting_locked(void);
 /* c's first attempt is to be waited for again (it had not ended, and its
  * slot holds no response another process fetched: this
- * process takes it over, or a reload loads it again).  as_registry_lock
+ * process takes it over, or a reload loads it again).  the registry lock
  * must be held. */
 void as_cert_unsettle_locked(struct as_cert *c);
 void as_cert_first_attempt_ended_locked(struct as_cert *c);
 
-/* Logs the certificates learned quietly.  as_registry_lock must be held. */
+/* Logs the certificates learned quietly.  the registry lock must be held. */
 void as_cert_announce_pending_locked(void);
 
 /* Fork safety: prepare/parent/child handlers for pthread_atfork. */

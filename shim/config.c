@@ -11,7 +11,7 @@
 #include "config.h"
 #include "log.h"
 
-struct as_config as_cfg;
+static struct as_config in_use; /* as_config_use */
 
 enum kind { BOOL, LEVEL, DURATION, SIZE, COUNT, PATH, DIRECTORY, URL, LOGTARGET, PROXY };
 
@@ -309,4 +309,14 @@ int as_config_unknown(char *const *env, void (*warn)(const char *msg))
         warn(msg);
     }
     return unknown;
+}
+
+void as_config_use(const struct as_config *cfg)
+{
+    in_use = *cfg;
+}
+
+const struct as_config *as_config(void)
+{
+    return &in_use;
 }

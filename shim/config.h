@@ -56,7 +56,10 @@ long as_parse_duration(const char *s);
 /* 1/true/yes/on -> 1, 0/false/no/off -> 0, else -1. */
 int as_parse_bool(const char *s);
 
-/* The process-wide configuration, loaded by the core at activation. */
-extern struct as_config as_cfg;
+/* The process-wide configuration: as_config_use copies cfg in (the core at
+ * activation, before any thread of ours; the command; tests), as_config
+ * reads it (all zeros before the first as_config_use). */
+void as_config_use(const struct as_config *cfg);
+const struct as_config *as_config(void);
 
 #endif

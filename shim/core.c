@@ -49,17 +49,17 @@ static void hold_warning(const char *msg)
 
 void as_core_wait_for_first_fetches(const char *moment, int may_take_over)
 {
-    if (as_cfg.startup_wait <= 0)
+    if (as_config()->startup_wait <= 0)
         return;
-    pthread_mutex_lock(&as_registry_lock);
+    as_registry_lock();
     if (may_take_over)
         as_succession_adopt_locked();
-    if (as_unsettled > 0 && !atomic_load(&as_stopping)) {
+    if (as_registry_unsettled_locked() > 0 && !as_process_stopping()) {
         struct timespec t0, until, slice;
         clock_gettime(CLOCK_REALTIME, &t0);
         until = t0;
-        until.tv_sec += as_cfg.startup_wait;
-        int waiting = as_unsettled;
+        until.tv_sec += as_config()->startup_wait;
+        int waiting = as_registry_unsettled_locked();
         for (;;) {
             clock_gettime(CLOCK_REALTIME, &slice);
             if (slice.tv_sec > until.tv_sec ||
@@ -73,25 +73,25 @@ void as_core_wait_for_first_fetches(const char *moment, int may_take_over)
             if (slice.tv_sec > until.tv_sec ||
                 (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
                 slice = until;
-            pthread_cond_timedwait(&as_settled_cond, &as_registry_lock, &slice);
+            as_registry_wait_settled_locked(&slice);
             if (may_take_over)
                 as_succession_adopt_locked();
             as_cert_settle_held_locked();
-            if (as_unsettled == 0 || atomic_load(&as_stopping))
+            if (as_registry_unsettled_locked() == 0 || as_process_stopping())
                 break;
         }
         struct timespec t1;
         clock_gettime(CLOCK_REALTIME, &t1);
         long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-        if (as_unsettled > 0) {
+        if (as_registry_unsettled_locked() > 0) {
             as_log(AS_WARN, "%s: %d of %d first OCSP fetches still running after %ld s "
                    "(AUTOSTAPLE_STARTUP_WAIT); serving meanwhile, unstapled until they end",
-                   moment, as_unsettled, waiting, as_cfg.startup_wait);
+                   moment, as_registry_unsettled_locked(), waiting, as_config()->startup_wait);
             as_cert_stop_waiting_locked(); /* the next fork does not wait again */
         } else
             as_log(AS_DEBUG, "%s: waited %ld ms for %d first OCSP fetches", moment, ms, waiting);
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_registry_unlock();
 }
 
 static void on_before_serving(void)
@@ -184,10 +184,12 @@ static void at_fork_child(void)
 
 static void activate(void)
 {
-    as_config_load(&as_cfg, real_getenv, hold_warning);
+    struct as_config cfg;
+    as_config_load(&cfg, real_getenv, hold_warning);
+    as_config_use(&cfg);
     as_config_unknown(environ, hold_warning);
-    as_log_setup(as_cfg.log_level, as_cfg.log);
-    as_cache_configure((size_t)as_cfg.max_response, (size_t)as_cfg.max_certs);
+    as_log_setup(as_config()->log_level, as_config()->log);
+    as_cache_configure((size_t)as_config()->max_response, (size_t)as_config()->max_certs);
     as_refresher_set_start_hook(as_core_report_config);
     as_registry_on_due(as_refresher_wake_locked);
     as_pool_on_added(as_refresher_chain_added);

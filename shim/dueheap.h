@@ -2,7 +2,7 @@
  * that the refresher finds the next certificate to fetch in O(1) and
  * reschedules one in O(log n), however many there are.  Each element is a
  * struct as_due embedded in its owner and knows its own place in the heap.
- * Pure data structure: the caller serializes every call (as_registry_lock). */
+ * Pure data structure: the caller serializes every call (the registry lock). */
 #ifndef AS_DUEHEAP_H
 #define AS_DUEHEAP_H
 

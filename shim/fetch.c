@@ -207,10 +207,10 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     /* AUTOSTAPLE_PROXY: the library's own proxy, whatever the server's
      * http_proxy says; "direct": none at all.  Unset, libcurl's variables
      * (http_proxy, https_proxy, no_proxy) apply. */
-    if (strcasecmp(as_cfg.proxy, "direct") == 0) {
+    if (strcasecmp(as_config()->proxy, "direct") == 0) {
         curl.easy_setopt(h, CURLOPT_PROXY, "");
-    } else if (as_cfg.proxy[0] != '\0') {
-        curl.easy_setopt(h, CURLOPT_PROXY, as_cfg.proxy);
+    } else if (as_config()->proxy[0] != '\0') {
+        curl.easy_setopt(h, CURLOPT_PROXY, as_config()->proxy);
         curl.easy_setopt(h, CURLOPT_NOPROXY, "");
     }
     if (post != NULL) {
@@ -254,7 +254,7 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
 int as_fetch_ocsp(const char *responder, const char *get_url, const unsigned char *req,
                   size_t reqlen, long timeout, const atomic_int *stop, struct as_http *res)
 {
-    size_t cap = (size_t)as_cfg.max_response;
+    size_t cap = (size_t)as_config()->max_response;
     if (get_url != NULL)
         return as_fetch(get_url, NULL, 0, NULL, cap, timeout, stop, res);
     return as_fetch(responder, req, reqlen, "application/ocsp-request", cap, timeout, stop, res);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "issuer.h"
+#include "lock_order.h"
 #include "log.h"
 
 #define MAX_POOL 4096
@@ -32,7 +33,7 @@ void as_pool_add(X509 *x)
     if (x == NULL)
         return;
     ERR_set_mark();
-    pthread_mutex_lock(&pool_lock);
+    as_lock(&pool_lock, AS_LOCK_POOL);
     if (pool == NULL)
         pool = sk_X509_new_null();
     int known = 0;
@@ -46,7 +47,7 @@ void as_pool_add(X509 *x)
         else
             atomic_fetch_add(&pool_generation, 1);
     }
-    pthread_mutex_unlock(&pool_lock);
+    as_unlock(&pool_lock, AS_LOCK_POOL);
     ERR_pop_to_mark();
     if (added && on_added != NULL)
         on_added();
@@ -70,9 +71,9 @@ unsigned as_pool_generation(void)
 
 X509 *as_issuer_from_chain(X509 *leaf)
 {
-    pthread_mutex_lock(&pool_lock);
+    as_lock(&pool_lock, AS_LOCK_POOL);
     X509 *x = as_issuer_in(pool, leaf);
-    pthread_mutex_unlock(&pool_lock);
+    as_unlock(&pool_lock, AS_LOCK_POOL);
     return x;
 }
 
@@ -107,7 +108,7 @@ static void load_bundle(void)
 {
     bundle_loaded = 1;
     bundle = sk_X509_new_null();
-    BIO *in = open_bundle(as_cfg.ca_file);
+    BIO *in = open_bundle(as_config()->ca_file);
     if (in == NULL)
         return;
     int skipped = 0;
@@ -130,12 +131,12 @@ static void load_bundle(void)
     int n = sk_X509_num(bundle);
     if (skipped > 0)
         as_log(AS_WARN, "CA bundle %s (AUTOSTAPLE_CA_FILE): skipped %d malformed "
-               "certificate%s, read %d", as_cfg.ca_file, skipped, skipped > 1 ? "s" : "", n);
+               "certificate%s, read %d", as_config()->ca_file, skipped, skipped > 1 ? "s" : "", n);
     else if (n <= 0)
         as_log(AS_WARN, "the CA bundle %s (AUTOSTAPLE_CA_FILE) holds no PEM certificate",
-               as_cfg.ca_file);
+               as_config()->ca_file);
     else
-        as_log(AS_DEBUG, "read %d certificates from %s", n, as_cfg.ca_file);
+        as_log(AS_DEBUG, "read %d certificates from %s", n, as_config()->ca_file);
 }
 
 X509 *as_issuer_parse(const unsigned char *body, size_t len)
@@ -160,13 +161,13 @@ static X509 *from_aia(X509 *leaf, const char *url, const atomic_int *stop, char 
         snprintf(why, whylen, "the certificate has %s", aia);
         return NULL;
     }
-    if (!as_cfg.fetch_issuer) {
+    if (!as_config()->fetch_issuer) {
         snprintf(why, whylen, "caIssuers %s not fetched (AUTOSTAPLE_FETCH_ISSUER=0)",
                  url);
         return NULL;
     }
     struct as_http res;
-    if (!as_fetch(url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_cfg.timeout, stop,
+    if (!as_fetch(url, NULL, 0, NULL, MAX_ISSUER_SIZE, as_config()->timeout, stop,
                   &res)) {
         snprintf(why, whylen, "caIssuers %s: %s", url, res.error);
         return NULL;
@@ -198,7 +199,7 @@ X509 *as_issuer_find(X509 *leaf, const char *ca_issuers_url, const atomic_int *s
     if (!bundle_loaded)
         load_bundle();
     if ((x = as_issuer_in(bundle, leaf)) != NULL) {
-        *source = as_cfg.ca_file;
+        *source = as_config()->ca_file;
         return x;
     }
     if ((x = from_aia(leaf, ca_issuers_url, stop, why, whylen)) != NULL) {
@@ -211,15 +212,15 @@ X509 *as_issuer_find(X509 *leaf, const char *ca_issuers_url, const atomic_int *s
 
 void as_pool_prepare(void)
 {
-    pthread_mutex_lock(&pool_lock);
+    as_lock(&pool_lock, AS_LOCK_POOL);
 }
 
 void as_pool_parent(void)
 {
-    pthread_mutex_unlock(&pool_lock);
+    as_unlock(&pool_lock, AS_LOCK_POOL);
 }
 
 void as_pool_child(void)
 {
-    pthread_mutex_unlock(&pool_lock);
+    as_unlock(&pool_lock, AS_LOCK_POOL);
 }

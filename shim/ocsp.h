@@ -40,6 +40,15 @@ struct as_verify_params {
     long max_lifetime;  /* cap on any response's life after thisUpdate */
 };
 
+/* Firefox's cap on a response's life: 10 days after its thisUpdate. */
+#define AS_MAX_LIFETIME (10L * 86400)
+
+/* The parameters of a configuration (config.h): its AUTOSTAPLE_SKEW and
+ * AUTOSTAPLE_MAX_AGE, and AS_MAX_LIFETIME.  What the refresher, the warm
+ * start and autostaple check verify with. */
+struct as_config;
+struct as_verify_params as_verify_params_configured(const struct as_config *cfg);
+
 /* Why a response is refused, in the order as_ocsp_verify checks; the
  * text of each, the start of as_verdict.reason, in as_refusal_text. */
 enum as_refusal {

@@ -1,5 +1,5 @@
 /* ocsp_file.c: see ocsp_file.h.  A certificate's files are a list that only
- * grows: a node is prepended under as_registry_lock and published with
+ * grows: a node is prepended under the registry lock and published with
  * release order, so the loading threads can look for a name without the
  * lock; a node's path never changes, and its guessed flag only drops to 0.
  * The rest of a node belongs to the refresher thread that has the
@@ -71,7 +71,7 @@ static void add(struct as_cert *c, const char *file, int guessed)
         if (strcmp(f->path, path) == 0 && (guessed || !atomic_load(&f->guessed)))
             return;
 
-    pthread_mutex_lock(&as_registry_lock);
+    as_registry_lock();
     int count = 0;
     struct as_ocsp_file *f;
     for (f = first(c); f != NULL; f = f->next, count++)
@@ -87,12 +87,12 @@ static void add(struct as_cert *c, const char *file, int guessed)
         f->next = first(c);
         atomic_store_explicit(&c->ocsp_files, f, memory_order_release);
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_registry_unlock();
 }
 
 void as_ocsp_file_note(struct as_cert *c, const struct as_cert_source *src)
 {
-    if (c == NULL || src == NULL || !as_cfg.ocsp_files)
+    if (c == NULL || src == NULL || !as_config()->ocsp_files)
         return;
     if (src->named != NULL && src->named[0] != '\0')
         add(c, src->named, 0);
@@ -216,9 +216,9 @@ static int changed(const struct as_cert *c, struct as_ocsp_file *f)
         refuse(c, f, "not a regular file");
         return 0;
     }
-    if (st.st_size <= 0 || st.st_size > as_cfg.max_response) {
+    if (st.st_size <= 0 || st.st_size > as_config()->max_response) {
         refuse(c, f, "%lld bytes (from 1 to AUTOSTAPLE_MAX_RESPONSE=%ld accepted)",
-               (long long)st.st_size, as_cfg.max_response);
+               (long long)st.st_size, as_config()->max_response);
         return 0;
     }
     return 1;
@@ -236,7 +236,7 @@ int as_ocsp_file_fresher(struct as_cert *c, time_t now, const struct as_verify_p
         struct as_verdict fv;
         if (!changed(c, f))
             continue;
-        if (!slurp(f->path, as_cfg.max_response, &d, &l, why, sizeof(why))) {
+        if (!slurp(f->path, as_config()->max_response, &d, &l, why, sizeof(why))) {
             refuse(c, f, "%s", why);
             continue;
         }

@@ -21,7 +21,7 @@ struct as_cert;
  * before (one is taken only once its file is seen to hold c's certificate).
  * Relative names are made absolute with the current directory.  At most a
  * few per certificate.  On the loading thread, never in a handshake; adds
- * under as_registry_lock. */
+ * under the registry lock. */
 void as_ocsp_file_note(struct as_cert *c, const struct as_cert_source *src);
 
 /* How many files are remembered for c.  Any thread. */

@@ -23,6 +23,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "config.h"
 #include "log.h"
 #include "ocsp.h"
 
@@ -241,4 +242,9 @@ done:
     OCSP_RESPONSE_free(resp);
     ERR_clear_error();
     return v->ok;
+}
+
+struct as_verify_params as_verify_params_configured(const struct as_config *cfg)
+{
+    return (struct as_verify_params){ cfg->skew, cfg->max_age, AS_MAX_LIFETIME };
 }

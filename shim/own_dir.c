@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lock_order.h"
 #include "log.h"
 #include "own_dir.h"
 
@@ -24,7 +25,7 @@ static struct {
 
 static void say_once(const char *dir, const char *msg)
 {
-    pthread_mutex_lock(&memo.lock);
+    as_lock(&memo.lock, AS_LOCK_OWN_DIR);
     int said = 0;
     for (int i = 0; i < SAID_MAX && !said; i++)
         said = strcmp(memo.said[i].msg, msg) == 0;
@@ -33,7 +34,7 @@ static void say_once(const char *dir, const char *msg)
         snprintf(memo.said[memo.next].msg, sizeof(memo.said[0].msg), "%s", msg);
         memo.next = (memo.next + 1) % SAID_MAX;
     }
-    pthread_mutex_unlock(&memo.lock);
+    as_unlock(&memo.lock, AS_LOCK_OWN_DIR);
     if (!said)
         as_log(AS_WARN, "%s", msg);
 }
@@ -41,11 +42,11 @@ static void say_once(const char *dir, const char *msg)
 /* dir is usable: its problems are said again if they come back. */
 static void forget(const char *dir)
 {
-    pthread_mutex_lock(&memo.lock);
+    as_lock(&memo.lock, AS_LOCK_OWN_DIR);
     for (int i = 0; i < SAID_MAX; i++)
         if (strcmp(memo.said[i].dir, dir) == 0)
             memo.said[i].dir[0] = memo.said[i].msg[0] = '\0';
-    pthread_mutex_unlock(&memo.lock);
+    as_unlock(&memo.lock, AS_LOCK_OWN_DIR);
 }
 
 int as_own_dir_open(const char *dir, const char *var)

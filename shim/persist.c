@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lock_order.h"
 #include "log.h"
 #include "own_dir.h"
 #include "persist.h"
@@ -32,11 +33,11 @@ static void warn_once(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&lock);
+    as_lock(&lock, AS_LOCK_PERSIST_LOG);
     int repeat = strcmp(msg, last) == 0;
     if (!repeat)
         snprintf(last, sizeof(last), "%s", msg);
-    pthread_mutex_unlock(&lock);
+    as_unlock(&lock, AS_LOCK_PERSIST_LOG);
     if (!repeat)
         as_log(AS_WARN, "%s", msg);
 }
@@ -57,7 +58,7 @@ static void file_name(const unsigned char fp[32], char name[80])
  * (said once: own_dir.h). */
 static int open_dir(void)
 {
-    const char *dir = as_cfg.cache_dir;
+    const char *dir = as_config()->cache_dir;
     if (dir[0] == '\0')
         return -1;
     return as_own_dir_open(dir, "AUTOSTAPLE_CACHE_DIR");
@@ -76,13 +77,13 @@ int as_persist_load(const unsigned char fp[32], unsigned char **der, size_t *len
     close(dfd);
     if (e == AS_SMALL_FILE_CANNOT_OPEN) {
         if (sys_errno != ENOENT)
-            warn_once("cannot read %s/%s: %s", as_cfg.cache_dir, name, strerror(sys_errno));
+            warn_once("cannot read %s/%s: %s", as_config()->cache_dir, name, strerror(sys_errno));
         return 0;
     }
     if (e != AS_SMALL_FILE_READ || (f.st.st_mode & (S_IWOTH | S_IWGRP))) {
         free(f.data);
         warn_once("ignoring %s/%s: not a regular file of a sane size that only its "
-                  "owner may write", as_cfg.cache_dir, name);
+                  "owner may write", as_config()->cache_dir, name);
         return 0;
     }
     *der = f.data;
@@ -101,7 +102,7 @@ void as_persist_save(const unsigned char fp[32], const unsigned char *der, size_
     int err = as_replace_file_at(dfd, tmp, name, der, len);
     if (err != 0)
         warn_once("cannot write to %s (AUTOSTAPLE_CACHE_DIR): %s; responses are kept in "
-                  "memory only", as_cfg.cache_dir, strerror(err));
+                  "memory only", as_config()->cache_dir, strerror(err));
     close(dfd);
 }
 

@@ -6,24 +6,17 @@
 #ifndef AS_REFRESHER_H
 #define AS_REFRESHER_H
 
-/* Set while the process exits: long operations give up. */
-#include <stdatomic.h>
-extern atomic_int as_stopping;
-
-#include "ocsp.h"
-
-/* The skew and ages the refresher verifies responses with (the
- * configuration's, and Firefox's 10-day cap on a response's life), for
- * as_ocsp_verify; autostaple check uses them too. */
-struct as_verify_params as_verify_params_configured(void);
+/* Each thread takes the certificate due first (certs.h) and makes one
+ * attempt for it (refresh.h); the process stops (thread.h's
+ * as_process_stop) in as_refresher_stop. */
 
 /* Something became due: wake an idle thread, or start one if none is idle
  * and a certificate is due now (within AUTOSTAPLE_MAX_FETCHES).
- * as_registry_lock must be held. */
+ * the registry lock must be held. */
 void as_refresher_wake_locked(void);
 
 /* A new chain certificate is known: certificates still waiting for their
- * chain are looked at again now.  Takes as_registry_lock. */
+ * chain are looked at again now.  Takes the registry lock. */
 void as_refresher_chain_added(void);
 
 /* Whether this process runs fetch threads (it refreshes certificates). */
@@ -48,7 +41,7 @@ void as_refresher_prepare(void);
 void as_refresher_parent(void);
 void as_refresher_child(void);
 
-/* At exit: stop starting work and wait briefly for the threads to park, so
+/* At exit: as_process_stop, then stop starting work and wait briefly for the threads to park, so
  * that OpenSSL's own exit handlers do not run under their feet. */
 void as_refresher_stop(void);
 

@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "certs.h"
 #include "config.h"
+#include "lock_order.h"
 #include "log.h"
 #include "metrics.h"
 #include "ocsp.h"
@@ -31,7 +32,13 @@
 #define STATUS_MIN_GAP 1      /* seconds between two writes of the status file */
 #define STATUS_MAX_AGE 60     /* rewritten at least this often (staple counts) */
 
-atomic_ulong as_unstapled_unlearned;
+static atomic_ulong unstapled_unlearned; /* as_count_unlearned */
+
+int as_count_unlearned(void)
+{
+    atomic_fetch_add_explicit(&unstapled_unlearned, 1, memory_order_relaxed);
+    return SSL_TLSEXT_ERR_NOACK;
+}
 
 /* What the refresher told about a certificate.  Under rep.lock. */
 struct record {
@@ -66,7 +73,7 @@ static pid_t status_written, metrics_written;
 
 static int enabled(void)
 {
-    return as_cfg.cache_dir[0] != '\0' || as_cfg.metrics_dir[0] != '\0';
+    return as_config()->cache_dir[0] != '\0' || as_config()->metrics_dir[0] != '\0';
 }
 
 enum as_fail_reason as_fail_reason_of_verdict(const struct as_verdict *v)
@@ -115,9 +122,9 @@ void as_report_request_sent(struct as_cert *c)
     (void)c;
     if (!enabled())
         return;
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     rep.fetches++;
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
 }
 
 static time_t produced_at(const unsigned char *der, size_t len)
@@ -142,7 +149,7 @@ void as_report_published(struct as_cert *c, const unsigned char *der, size_t len
     if (!enabled())
         return;
     time_t produced = produced_at(der, len), now = time(NULL);
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     struct record *r = record_of(c);
     if (r != NULL) {
         r->produced = produced;
@@ -156,16 +163,16 @@ void as_report_published(struct as_cert *c, const unsigned char *der, size_t len
     if (fetched && v->status == V_OCSP_CERTSTATUS_REVOKED)
         rep.failures[AS_FAIL_REVOKED]++;
     changed_locked();
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
 }
 
 void as_report_rescheduled(void)
 {
     if (!enabled())
         return;
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     changed_locked();
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
 }
 
 void as_report_failed(struct as_cert *c, enum as_fail_reason why_kind, const char *why)
@@ -173,7 +180,7 @@ void as_report_failed(struct as_cert *c, enum as_fail_reason why_kind, const cha
     if (!enabled())
         return;
     time_t now = time(NULL);
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     rep.failures[why_kind]++;
     struct record *r = record_of(c);
     if (r != NULL) {
@@ -189,7 +196,7 @@ void as_report_failed(struct as_cert *c, enum as_fail_reason why_kind, const cha
         r->last_error_at = now;
     }
     changed_locked();
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
 }
 
 /* ---- the reporter ---- */
@@ -257,7 +264,7 @@ static struct entry *collect(size_t *n)
     struct entry *e = NULL;
     pid_t me = getpid();
     *n = 0;
-    pthread_mutex_lock(&as_registry_lock);
+    as_registry_lock();
     for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next) {
         if (as_slot_fetcher(c->slot) != me)
             continue;
@@ -271,7 +278,7 @@ static struct entry *collect(size_t *n)
         }
         e[(*n)++] = (struct entry){ c, c->due.at, c->taken, c->forgotten };
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_registry_unlock();
     return e;
 }
 
@@ -293,9 +300,9 @@ static void render(int want_status, int want_metrics, char **status, size_t *sle
             p.learned_uid = (long)as_slot_owner(e[i].c->slot);
     p.start_ticks = as_process_start_ticks(p.pid);
     p.now = time(NULL);
-    p.unstapled = atomic_load_explicit(&as_unstapled_unlearned, memory_order_relaxed);
+    p.unstapled = atomic_load_explicit(&unstapled_unlearned, memory_order_relaxed);
 
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     p.fetches = rep.fetches;
     memcpy(p.failures, rep.failures, sizeof(p.failures));
     for (size_t i = 0; i < n && views != NULL; i++) {
@@ -345,7 +352,7 @@ static void render(int want_status, int want_metrics, char **status, size_t *sle
             *metrics = NULL;
         }
     }
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
     free(views);
     free(e);
 }
@@ -358,64 +365,64 @@ static void *reporter(void *arg)
     pid_t me = getpid();
     snprintf(status_name, sizeof(status_name), AS_STATUS_FILE_NAME, (long)me);
     snprintf(metrics_name, sizeof(metrics_name), AS_METRICS_FILE_NAME, (long)me);
-    int want_status = as_cfg.cache_dir[0] != '\0';
-    int want_metrics = as_cfg.metrics_dir[0] != '\0';
+    int want_status = as_config()->cache_dir[0] != '\0';
+    int want_metrics = as_config()->metrics_dir[0] != '\0';
     time_t status_at = 0, metrics_at = 0; /* when each was last written */
 
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     rep.dirty = 1;
     while (!rep.stop) {
         time_t now = time(NULL);
         int do_status = want_status && ((rep.dirty && now >= status_at + STATUS_MIN_GAP) ||
                                         now >= status_at + STATUS_MAX_AGE);
-        int do_metrics = want_metrics && now >= metrics_at + as_cfg.metrics_interval;
+        int do_metrics = want_metrics && now >= metrics_at + as_config()->metrics_interval;
         if (do_status || do_metrics) {
             if (do_status)
                 rep.dirty = 0;
-            pthread_mutex_unlock(&rep.lock);
+            as_unlock(&rep.lock, AS_LOCK_REPORT);
             if (AS_SANITIZED) /* no fork while this thread allocates (sanitized.h) */
-                pthread_mutex_lock(&rendering);
+                as_lock(&rendering, AS_LOCK_RENDERING);
             char *sbuf = NULL, *mbuf = NULL;
             size_t slen = 0, mlen = 0;
             render(do_status, do_metrics, &sbuf, &slen, &mbuf, &mlen);
-            if (sbuf != NULL && write_file(as_cfg.cache_dir, "AUTOSTAPLE_CACHE_DIR", status_name,
+            if (sbuf != NULL && write_file(as_config()->cache_dir, "AUTOSTAPLE_CACHE_DIR", status_name,
                                            sbuf, slen, status_warned, sizeof(status_warned)))
                 status_written = me;
-            if (mbuf != NULL && write_file(as_cfg.metrics_dir, "AUTOSTAPLE_METRICS_DIR",
+            if (mbuf != NULL && write_file(as_config()->metrics_dir, "AUTOSTAPLE_METRICS_DIR",
                                            metrics_name, mbuf, mlen, metrics_warned,
                                            sizeof(metrics_warned)))
                 metrics_written = me;
             free(sbuf);
             free(mbuf);
             if (AS_SANITIZED)
-                pthread_mutex_unlock(&rendering);
+                as_unlock(&rendering, AS_LOCK_RENDERING);
             if (do_status)
                 status_at = now;
             if (do_metrics)
                 metrics_at = now;
-            pthread_mutex_lock(&rep.lock);
+            as_lock(&rep.lock, AS_LOCK_REPORT);
             continue;
         }
         time_t wake = now + 3600;
         if (want_status)
             wake = rep.dirty ? status_at + STATUS_MIN_GAP : status_at + STATUS_MAX_AGE;
-        if (want_metrics && metrics_at + as_cfg.metrics_interval < wake)
-            wake = metrics_at + as_cfg.metrics_interval;
+        if (want_metrics && metrics_at + as_config()->metrics_interval < wake)
+            wake = metrics_at + as_config()->metrics_interval;
         struct timespec t = { wake, 0 };
-        pthread_cond_timedwait(&rep.cond, &rep.lock, &t);
+        as_lock_wait(&rep.cond, &rep.lock, AS_LOCK_REPORT, &t);
     }
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
     return NULL;
 }
 
 void as_report_leave(void)
 {
     pid_t me = getpid();
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     int mine = rep.running == me && rep.started;
     rep.stop = 1;
     pthread_cond_signal(&rep.cond);
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
     if (mine) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -425,11 +432,11 @@ void as_report_leave(void)
     char name[64];
     if (status_written == me) {
         snprintf(name, sizeof(name), AS_STATUS_FILE_NAME, (long)me);
-        remove_file(as_cfg.cache_dir, name);
+        remove_file(as_config()->cache_dir, name);
     }
     if (metrics_written == me) {
         snprintf(name, sizeof(name), AS_METRICS_FILE_NAME, (long)me);
-        remove_file(as_cfg.metrics_dir, name);
+        remove_file(as_config()->metrics_dir, name);
     }
 }
 
@@ -438,7 +445,7 @@ void as_report_fetch_thread_started(void)
     if (!enabled())
         return;
     pid_t me = getpid();
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
     if (rep.running != me && !rep.stop) {
         int err = as_thread_start(reporter, NULL, 256 * 1024, &rep.tid);
         rep.running = me; /* once per process, even if it failed */
@@ -452,29 +459,29 @@ void as_report_fetch_thread_started(void)
                    "files: %s; not writing them", strerror(err));
         }
     }
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
 }
 
 void as_report_prepare_rendering(void)
 {
     if (AS_SANITIZED)
-        pthread_mutex_lock(&rendering);
+        as_lock(&rendering, AS_LOCK_RENDERING);
 }
 
 void as_report_release_rendering(void)
 {
     if (AS_SANITIZED)
-        pthread_mutex_unlock(&rendering);
+        as_unlock(&rendering, AS_LOCK_RENDERING);
 }
 
 void as_report_prepare(void)
 {
-    pthread_mutex_lock(&rep.lock);
+    as_lock(&rep.lock, AS_LOCK_REPORT);
 }
 
 void as_report_parent(void)
 {
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
 }
 
 void as_report_child(void)
@@ -482,11 +489,11 @@ void as_report_child(void)
     /* The reporter is the parent's; the child starts its own if it
      * refreshes (as_report_fetch_thread_started), and its counts begin
      * anew: its fetches are its own, its handshakes are in the slots. */
-    pthread_mutex_unlock(&rep.lock);
+    as_unlock(&rep.lock, AS_LOCK_REPORT);
     pthread_cond_init(&rep.cond, NULL);
     rep.running = 0;
     rep.started = 0;
     rep.fetches = 0;
     memset(rep.failures, 0, sizeof(rep.failures));
-    atomic_store(&as_unstapled_unlearned, 0);
+    atomic_store(&unstapled_unlearned, 0);
 }

@@ -31,14 +31,10 @@ struct as_verdict;
 /* The reason for a refused response, from as_ocsp_verify's verdict. */
 enum as_fail_reason as_fail_reason_of_verdict(const struct as_verdict *v);
 
-/* Handshakes that asked for status about a certificate the library does
- * not know (none, or not a server's): per process, relaxed. */
-extern atomic_ulong as_unstapled_unlearned;
-static inline int as_count_unlearned(void)
-{
-    atomic_fetch_add_explicit(&as_unstapled_unlearned, 1, memory_order_relaxed);
-    return SSL_TLSEXT_ERR_NOACK;
-}
+/* A handshake asked for status about a certificate the library does not
+ * know (none, or not a server's): counted per process (one relaxed atomic
+ * add).  Returns SSL_TLSEXT_ERR_NOACK, the status callback's answer. */
+int as_count_unlearned(void);
 
 /* Refresher side.  All return at once when reporting is off.  c is a
  * certificate the calling fetch thread has taken. */
@@ -53,7 +49,7 @@ void as_report_failed(struct as_cert *c, enum as_fail_reason r, const char *why)
  * file said "in progress"), this process took certificates over
  * (succession.c), or a certificate was forgotten or taken up again (core.c,
  * a reload): the status file is to be rewritten.  Called with
- * as_registry_lock held or not (the report lock is taken after it). */
+ * the registry lock held or not (the report lock is taken after it). */
 void as_report_rescheduled(void);
 
 /* At exit, and before an exec: stop the reporter (two seconds at most) and

@@ -55,7 +55,7 @@ struct as_process_view {
     unsigned long long start_ticks; /* /proc/PID/stat field 22 */
     time_t now;
     unsigned long long fetches, failures[AS_FAIL_COUNT];
-    unsigned long staples, unstapled; /* slots' counts and as_unstapled_unlearned */
+    unsigned long staples, unstapled; /* slots' counts and as_count_unlearned's */
     unsigned long must_staple_unstapled; /* of unstapled, Must-Staple certificates' */
 };
 

@@ -30,7 +30,7 @@
 static atomic_int watching;
 static _Atomic time_t next_watch;
 static atomic_int heir_running;
-/* Under as_registry_lock: the living processes that refresh for this one
+/* Under the registry lock: the living processes that refresh for this one
  * (one of their slots each, to see the role change), and since when a
  * certificate waits for a successor this process is not fit to be. */
 static struct {
@@ -87,7 +87,7 @@ struct adoption {
 
 /* Takes over the certificates whose refreshing process is gone, as
  * succession.h says.  A certificate whose first fetch had not ended is
- * waited for again (as_core_wait_for_first_fetches).  as_registry_lock
+ * waited for again (as_core_wait_for_first_fetches).  the registry lock
  * must be held. */
 static struct adoption adopt_locked(void)
 {
@@ -183,7 +183,7 @@ void as_succession_watch(void)
     if (parent != 0 && slot != NULL && getppid() == parent && as_slot_fetcher(slot) == parent)
         return;
 
-    pthread_mutex_lock(&as_registry_lock);
+    as_registry_lock();
     /* Most of the time the processes watched live on and keep their role:
      * then no certificate is looked at. */
     int look = nwatched == 0 || orphaned_since != 0;
@@ -198,7 +198,7 @@ void as_succession_watch(void)
          * not (an idle HAProxy worker). */
         heir_needed = orphaned_since != 0;
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_registry_unlock();
     if (heir_needed)
         start_heir();
 }
@@ -218,11 +218,11 @@ static void *heir(void *arg)
         struct timespec pause = { 0, HEIR_POLL_MS * 1000000L };
         nanosleep(&pause, NULL);
         clock_gettime(CLOCK_MONOTONIC, &t);
-        if (atomic_load(&as_stopping))
+        if (as_process_stopping())
             break;
-        pthread_mutex_lock(&as_registry_lock);
+        as_registry_lock();
         struct adoption a = adopt_locked();
-        pthread_mutex_unlock(&as_registry_lock);
+        as_registry_unlock();
         if (a.waiting == 0 || t.tv_sec - t0.tv_sec >= HEIR_WATCH_SECONDS)
             break;
     }
@@ -233,7 +233,7 @@ static void *heir(void *arg)
 /* Starts the heir unless it runs.  Takes no lock. */
 static void start_heir(void)
 {
-    if (atomic_load(&as_stopping) || atomic_exchange(&heir_running, 1))
+    if (as_process_stopping() || atomic_exchange(&heir_running, 1))
         return;
     int err = as_thread_start(heir, NULL, 128 * 1024, NULL);
     if (err != 0) {
@@ -246,18 +246,18 @@ static void start_heir(void)
 
 void as_succession_succeed(void)
 {
-    if (atomic_load(&as_stopping))
+    if (as_process_stopping())
         return;
-    pthread_mutex_lock(&as_registry_lock);
+    as_registry_lock();
     struct adoption a = adopt_locked();
-    pthread_mutex_unlock(&as_registry_lock);
+    as_registry_unlock();
     if (a.waiting > 0)
         start_heir();
 }
 
 void as_succession_abdicate(void)
 {
-    pthread_mutex_lock(&as_registry_lock);
+    as_registry_lock();
     if (as_refresher_running()) {
         pid_t me = getpid();
         for (struct as_cert *c = as_registry_first(); c != NULL; c = c->next)
@@ -267,7 +267,7 @@ void as_succession_abdicate(void)
         atomic_store(&watched_parent, 0);
         atomic_store(&watching, 1);
     }
-    pthread_mutex_unlock(&as_registry_lock);
+    as_registry_unlock();
 }
 
 void as_succession_child(void)

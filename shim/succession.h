@@ -13,7 +13,7 @@
  *     so once: it may not be able to write the cache directory.
  * One process wins a slot (compare-and-swap).
  *
- * Every function here takes as_registry_lock unless its name ends in
+ * Every function here takes the registry lock unless its name ends in
  * _locked (then it must be held).  None does I/O but reading /proc. */
 #ifndef AS_SUCCESSION_H
 #define AS_SUCCESSION_H

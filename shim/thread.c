@@ -5,11 +5,13 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "lock_order.h"
 #include "sanitized.h"
 #include "thread.h"
 
 static pthread_mutex_t births = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong begun;
+static atomic_int stopping;
 
 /* What a new thread is given; on its creator's stack, which waits until
  * the thread has copied it. */
@@ -47,7 +49,7 @@ int as_thread_start(void *(*fn)(void *), void *arg, size_t stack_size, pthread_t
     sigset_t all, old;
 
     sem_init(&b.running, 0, 0);
-    pthread_mutex_lock(&births);
+    as_lock(&births, AS_LOCK_BIRTHS);
     /* The new thread inherits the mask in force when it is created. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -61,9 +63,24 @@ int as_thread_start(void *(*fn)(void *), void *arg, size_t stack_size, pthread_t
     if (err == 0)
         while (sem_wait(&b.running) != 0 && errno == EINTR)
             ;
-    pthread_mutex_unlock(&births);
+    as_unlock(&births, AS_LOCK_BIRTHS);
     sem_destroy(&b.running);
     return err;
+}
+
+void as_process_stop(void)
+{
+    atomic_store(&stopping, 1);
+}
+
+int as_process_stopping(void)
+{
+    return atomic_load(&stopping);
+}
+
+const atomic_int *as_process_stop_flag(void)
+{
+    return &stopping;
 }
 
 unsigned long as_thread_begun(void)
@@ -73,15 +90,15 @@ unsigned long as_thread_begun(void)
 
 void as_thread_prepare(void)
 {
-    pthread_mutex_lock(&births);
+    as_lock(&births, AS_LOCK_BIRTHS);
 }
 
 void as_thread_parent(void)
 {
-    pthread_mutex_unlock(&births);
+    as_unlock(&births, AS_LOCK_BIRTHS);
 }
 
 void as_thread_child(void)
 {
-    pthread_mutex_unlock(&births);
+    as_unlock(&births, AS_LOCK_BIRTHS);
 }

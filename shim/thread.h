@@ -12,6 +12,7 @@
 #define AS_THREAD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 /* Starts fn(arg) with all signals blocked and a stack of stack_size bytes;
@@ -24,6 +25,14 @@ int as_thread_start(void *(*fn)(void *), void *arg, size_t stack_size, pthread_t
 /* How many threads as_thread_start has started in this process's life
  * (counted by each, before fn): for tests. */
 unsigned long as_thread_begun(void);
+
+/* The process exits (the exit handler, through as_refresher_stop): every
+ * thread of ours gives up what it does and starts nothing long.  Any
+ * thread, no lock.  as_process_stop_flag is the same flag for what waits
+ * on the network (fetch.h's stop). */
+void as_process_stop(void);
+int as_process_stopping(void);
+const atomic_int *as_process_stop_flag(void);
 
 /* pthread_atfork handlers (core.c): the birth lock, taken last. */
 void as_thread_prepare(void);

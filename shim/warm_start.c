@@ -21,7 +21,7 @@ enum as_warm as_warm_start(struct as_cert *c)
     time_t now = time(NULL);
     /* Verifying clears OpenSSL's error queue, which is the application's:
      * only where it is empty anyway. */
-    if (c == NULL || as_cfg.cache_dir[0] == '\0' || atomic_load(&c->warm_tried) ||
+    if (c == NULL || as_config()->cache_dir[0] == '\0' || atomic_load(&c->warm_tried) ||
         as_slot_expires(c->slot, NULL) > now || ERR_peek_error() != 0)
         return AS_WARM_DONE;
     X509 *issuer = as_issuer_from_chain(c->leaf);
@@ -34,13 +34,13 @@ enum as_warm as_warm_start(struct as_cert *c)
     unsigned char *der;
     size_t len;
     if (as_persist_load(c->fp, &der, &len)) {
-        struct as_verify_params p = as_verify_params_configured();
+        struct as_verify_params p = as_verify_params_configured(as_config());
         struct as_verdict v;
         if (as_ocsp_verify(der, len, c->leaf, issuer, now, &p, &v) &&
             as_slot_publish(c->slot, der, len, v.status, v.this_update, v.expires) ==
                 AS_PUBLISHED)
             as_log(AS_DEBUG, "certificate %s: stapling the response saved in %s from the start",
-                   c->name, as_cfg.cache_dir);
+                   c->name, as_config()->cache_dir);
         free(der);
     }
     X509_free(issuer);

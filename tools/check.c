@@ -293,10 +293,10 @@ static int find_responder(X509 *leaf, const struct args *a, char url[AS_MAX_URL]
     char aia_ocsp[AS_MAX_URL];
     as_aia_urls(leaf, aia_ocsp, ca_issuers);
     const char *from = a->responder != NULL  ? "--responder"
-                       : as_cfg.responder[0] ? "AUTOSTAPLE_RESPONDER"
+                       : as_config()->responder[0] ? "AUTOSTAPLE_RESPONDER"
                                              : "the certificate's AIA";
     snprintf(url, AS_MAX_URL, "%s", a->responder ? a->responder
-                                    : as_cfg.responder[0] ? as_cfg.responder : aia_ocsp);
+                                    : as_config()->responder[0] ? as_config()->responder : aia_ocsp);
     if (url[0] == '\0') {
         char why[700];
         as_aia_explain(leaf, NID_ad_OCSP, why, sizeof(why));
@@ -320,7 +320,7 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     X509 *x = NULL;
     if (a->issuer != NULL) {
         char why[600];
-        STACK_OF(X509) *given = read_certs(a->issuer, as_cfg.timeout, why, sizeof(why));
+        STACK_OF(X509) *given = read_certs(a->issuer, as_config()->timeout, why, sizeof(why));
         x = as_issuer_in(given, leaf);
         sk_X509_pop_free(given, X509_free);
         if (x == NULL) {
@@ -340,11 +340,11 @@ static X509 *find_issuer(X509 *leaf, STACK_OF(X509) *certs, const struct args *a
     if (x == NULL) {
         printf("issuer: not found: not in %s (%d other certificate%s), not in the CA bundle "
                "%s, %s\n", a->certfile, sk_X509_num(certs) - 1,
-               sk_X509_num(certs) == 2 ? "" : "s", as_cfg.ca_file, why);
+               sk_X509_num(certs) == 2 ? "" : "s", as_config()->ca_file, why);
         return NULL;
     }
     name_of(X509_get_subject_name(x), name, sizeof(name));
-    if (source == as_cfg.ca_file)
+    if (source == as_config()->ca_file)
         printf("issuer: %s (from the CA bundle %s)\n", name, source);
     else if (source == ca_issuers)
         printf("issuer: %s (downloaded from caIssuers %s)\n", name, source);
@@ -500,12 +500,12 @@ static void show_response(const unsigned char *der, size_t len, X509 *leaf, X509
             fmt_asn1_time(next_t, t, sizeof(t));
             printf("nextUpdate: %s\n", t);
         } else {
-            if (as_cfg.max_age <= 86400)
+            if (as_config()->max_age <= 86400)
                 printf("nextUpdate: none (the library applies AUTOSTAPLE_MAX_AGE, %ld s)\n",
-                       as_cfg.max_age);
+                       as_config()->max_age);
             else
                 printf("nextUpdate: none (the library applies one day, the most a client "
-                       "allows, not AUTOSTAPLE_MAX_AGE's %ld s)\n", as_cfg.max_age);
+                       "allows, not AUTOSTAPLE_MAX_AGE's %ld s)\n", as_config()->max_age);
         }
     }
     fmt_asn1_time(OCSP_resp_get0_produced_at(bs), t, sizeof(t));
@@ -551,7 +551,7 @@ static int no_answer(const char *why)
 static int diagnose(const struct args *a)
 {
     char why[700];
-    STACK_OF(X509) *certs = read_certs(a->certfile, as_cfg.timeout, why, sizeof(why));
+    STACK_OF(X509) *certs = read_certs(a->certfile, as_config()->timeout, why, sizeof(why));
     if (certs == NULL) {
         fprintf(stderr, "autostaple check: %s\n", why);
         return NO_CERT;
@@ -573,13 +573,13 @@ static int diagnose(const struct args *a)
         goto done;
     }
     /* The issuer's download counts against the timeout too. */
-    long left = as_cfg.timeout - ms_since(&t0) / 1000;
+    long left = as_config()->timeout - ms_since(&t0) / 1000;
     if (!exchange(leaf, issuer, responder, left < 1 ? 1 : left, &res, why, sizeof(why))) {
         status = no_answer(why);
         goto done;
     }
     struct as_verdict v;
-    struct as_verify_params params = as_verify_params_configured();
+    struct as_verify_params params = as_verify_params_configured(as_config());
     as_ocsp_verify(res.body, res.len, leaf, issuer, time(NULL), &params, &v);
     show_response(res.body, res.len, leaf, issuer, &v);
     status = verdict(&v);
@@ -596,12 +596,14 @@ int as_cmd_check(int argc, char **argv)
     int r = parse_args(argc, argv, &a);
     if (r != 0)
         return r > 0 ? 0 : -r;
-    as_config_load(&as_cfg, env, warn_config);
+    struct as_config cfg;
+    as_config_load(&cfg, env, warn_config);
     as_log_setup(AS_WARN, "stderr");
     if (a.ca_file != NULL)
-        snprintf(as_cfg.ca_file, sizeof(as_cfg.ca_file), "%s", a.ca_file);
+        snprintf(cfg.ca_file, sizeof(cfg.ca_file), "%s", a.ca_file);
     if (a.timeout > 0)
-        as_cfg.timeout = a.timeout;
+        cfg.timeout = a.timeout;
+    as_config_use(&cfg);
     int status = diagnose(&a);
     fflush(stdout);
     return status;

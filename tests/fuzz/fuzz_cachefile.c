@@ -57,7 +57,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     atexit(cleanup);
     /* The production defaults, with the cache directory set. */
-    as_config_load(&as_cfg, fake_getenv, no_warning);
+    struct as_config cfg;
+    as_config_load(&cfg, fake_getenv, no_warning);
+    as_config_use(&cfg);
     as_log_setup(AS_DEBUG, "/dev/null");
     unsigned int n = 0;
     if (!X509_digest(fuzz_pki.leaf.cert, EVP_sha256(), fp, &n) || n != sizeof(fp))
@@ -66,7 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i < 32; i++)
         used += snprintf(path + used, sizeof(path) - used, "%02x", fp[i]);
     snprintf(path + used, sizeof(path) - used, ".ocsp");
-    as_cache_configure((size_t)as_cfg.max_response, 1);
+    as_cache_configure((size_t)as_config()->max_response, 1);
     enum as_cache_shortfall why;
     if ((slot = as_slot_new(&why)) == NULL)
         exit(2);
@@ -93,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     FUZZ_CHECK(len == size && memcmp(der, data, size) == 0);
 
-    struct as_verify_params p = { as_cfg.skew, as_cfg.max_age, 10L * 86400 };
+    struct as_verify_params p = as_verify_params_configured(as_config());
     struct as_verdict v;
     int ok = as_ocsp_verify(der, len, fuzz_pki.leaf.cert, fuzz_pki.ca.cert, FUZZ_NOW, &p, &v);
     fuzz_check_verdict(der, len, ok, &v, FUZZ_NOW);
@@ -113,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (r == AS_PUBLISH_AFTER_REVOKED)
             FUZZ_CHECK(revoked_at != 0 && v.status != V_OCSP_CERTSTATUS_REVOKED);
         else
-            FUZZ_CHECK(stored == (len <= (size_t)as_cfg.max_response));
+            FUZZ_CHECK(stored == (len <= (size_t)as_config()->max_response));
         if (stored) {
             unsigned char *copy = NULL;
             size_t clen = 0;

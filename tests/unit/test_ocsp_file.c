@@ -78,8 +78,10 @@ int main(void)
         printf("1..0 # SKIP AS_PKI and AS_BUILD are not set\n");
         return 0;
     }
-    as_config_load(&as_cfg, env, quiet);
-    as_cfg.ocsp_files = 1;
+    struct as_config cfg;
+    as_config_load(&cfg, env, quiet);
+    cfg.ocsp_files = 1;
+    as_config_use(&cfg);
     if (mkdtemp(dir) == NULL)
         return 1;
 
@@ -113,11 +115,13 @@ int main(void)
     as_ocsp_file_note(c, &lots);
     is_long(as_ocsp_file_count(c), 8, "at most 8 files per certificate");
 
-    as_cfg.ocsp_files = 0;
+    cfg.ocsp_files = 0;
+    as_config_use(&cfg);
     struct as_cert *off = new_cert(NULL, NULL);
     as_ocsp_file_note(off, &named);
     is_long(as_ocsp_file_count(off), 0, "AUTOSTAPLE_OCSP_FILES=0: nothing remembered");
-    as_cfg.ocsp_files = 1;
+    cfg.ocsp_files = 1;
+    as_config_use(&cfg);
 
     /* Reading. */
     time_t t1 = 0, t2 = 0;
