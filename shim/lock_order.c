@@ -61,14 +61,28 @@ static void violated(enum as_lock_rank rank, int holding)
     abort();
 }
 
+static void check(enum as_lock_rank rank)
+{
+    int holding = as_lock_order_conflict(held, rank);
+    if (holding >= 0)
+        violated(rank, holding);
+}
+
 int as_lock(pthread_mutex_t *m, enum as_lock_rank rank)
 {
-    if (CHECKED) {
-        int holding = as_lock_order_conflict(held, rank);
-        if (holding >= 0)
-            violated(rank, holding);
-    }
+    if (CHECKED)
+        check(rank);
     int r = pthread_mutex_lock(m);
+    if (CHECKED && (r == 0 || r == EOWNERDEAD))
+        held |= 1u << rank;
+    return r;
+}
+
+int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank, const struct timespec *until)
+{
+    if (CHECKED)
+        check(rank);
+    int r = pthread_mutex_timedlock(m, until);
     if (CHECKED && (r == 0 || r == EOWNERDEAD))
         held |= 1u << rank;
     return r;

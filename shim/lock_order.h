@@ -33,6 +33,9 @@ enum as_lock_rank {
  * lock whose holder died: it is held then too). */
 int as_lock(pthread_mutex_t *m, enum as_lock_rank rank);
 void as_unlock(pthread_mutex_t *m, enum as_lock_rank rank);
+/* as_lock, giving up at the absolute CLOCK_REALTIME time *until
+ * (pthread_mutex_timedlock's result: ETIMEDOUT then, and m is not held). */
+int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank, const struct timespec *until);
 
 /* pthread_cond_wait on cv with m (of that rank) held, until the absolute
  * CLOCK_REALTIME time *until if it is not NULL.  m is held again on

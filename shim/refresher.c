@@ -248,5 +248,5 @@ void as_refresher_stop(void)
     for (int i = 0; i < n; i++)
         if (!pthread_equal(ending[i], pthread_self()))
             pthread_timedjoin_np(ending[i], NULL, &until);
-    pthread_mutex_timedlock(&fork_guard, &until); /* (kept: not in the order's book) */
+    as_lock_until(&fork_guard, AS_LOCK_FORK_GUARD, &until);
 }

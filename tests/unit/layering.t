@@ -3,7 +3,8 @@
 # #include "x.h" between the core's files, and every symbol one object takes
 # from another (nm), must point to the same layer or a lower one; no circle
 # may join files, whatever their layers; every core file is in the table;
-# preload.c includes only boundary.h.  AS_SRC: the tree; AS_BUILD: a build
+# preload.c includes only boundary.h; no core file takes a lock but
+# through lock_order.h.  AS_SRC: the tree; AS_BUILD: a build
 # (its obj/ holds the core's objects).
 import os
 import re
@@ -78,6 +79,15 @@ for f, syms in used.items():
         g = defined.get(s)
         if g is not None and g != f:
             edges.setdefault(f, {}).setdefault(g, "calls %s" % s)
+
+# Every lock is taken through lock_order.h (which checks the order in
+# sanitized builds): no other object takes a mutex or waits on a condition
+# itself.
+direct = ["%s.c calls %s" % (f, s) for f in files if f != "lock_order"
+          for s in sorted(used.get(f, ()))
+          if s in ("pthread_mutex_lock", "pthread_mutex_trylock", "pthread_mutex_timedlock",
+                   "pthread_cond_wait", "pthread_cond_timedwait")]
+ok(not direct, "every lock is taken through lock_order.h", direct)
 
 # No edge up a layer.
 up = []
