@@ -1,4 +1,5 @@
-/* aia.c: the responder and issuer URLs a certificate names. */
+/* aia.c: what a certificate says of its status: the responder and issuer
+ * URLs it names, and whether it is Must-Staple. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -113,4 +114,16 @@ int as_aia_explain(X509 *x, int method, char *buf, size_t len)
         snprintf(buf, len, "a usable %s URL%s%s%s", what, used ? " (skipped " : "", list,
                  used ? ")" : "");
     return entries > 0 && usable == 0;
+}
+
+int as_is_must_staple(X509 *x)
+{
+    int crit = 0, yes = 0;
+    ERR_set_mark();
+    STACK_OF(ASN1_INTEGER) *features = X509_get_ext_d2i(x, NID_tlsfeature, &crit, NULL);
+    for (int i = 0; features != NULL && i < sk_ASN1_INTEGER_num(features); i++)
+        yes |= ASN1_INTEGER_get(sk_ASN1_INTEGER_value(features, i)) == 5; /* status_request */
+    sk_ASN1_INTEGER_pop_free(features, ASN1_INTEGER_free);
+    ERR_pop_to_mark();
+    return yes;
 }

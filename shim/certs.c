@@ -29,8 +29,9 @@ static int unsettled;
 
 /* X509 object -> entry: every object a certificate was loaded as (a server
  * reloading loads it anew each time), for as long as the object lives.
- * Written under map_lock, read without.  map_lock is the innermost of the
- * core's locks: an object may be freed (on_x509_free) under any of them. */
+ * Written under map_lock, read without.  map_lock is below every other
+ * lock but the thread births' (lock_order.h): an object may be freed
+ * (on_x509_free) under any of them. */
 static struct as_ptrmap by_object;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t free_hook_once = PTHREAD_ONCE_INIT;
@@ -197,18 +198,6 @@ static void say_shortfall(enum as_cache_shortfall why, const char *name)
     }
 }
 
-int as_cert_is_must_staple(X509 *x)
-{
-    int crit = 0, yes = 0;
-    ERR_set_mark();
-    STACK_OF(ASN1_INTEGER) *features = X509_get_ext_d2i(x, NID_tlsfeature, &crit, NULL);
-    for (int i = 0; features != NULL && i < sk_ASN1_INTEGER_num(features); i++)
-        yes |= ASN1_INTEGER_get(sk_ASN1_INTEGER_value(features, i)) == 5; /* status_request */
-    sk_ASN1_INTEGER_pop_free(features, ASN1_INTEGER_free);
-    ERR_pop_to_mark();
-    return yes;
-}
-
 static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *how, int quiet)
 {
     /* The strings are sized to fit: an entry costs a few hundred bytes
@@ -233,7 +222,7 @@ static struct as_cert *create(X509 *x, const unsigned char fp[32], const char *h
     c->ocsp_url = memcpy(c->text + nlen, ocsp, olen);
     c->ca_issuers_url = memcpy(c->text + nlen + olen, issuers, ilen);
     c->learned = time(NULL);
-    c->must_staple = as_cert_is_must_staple(x);
+    c->must_staple = as_is_must_staple(x);
 
     c->learned_how = how;
     if (as_cert_responder(c)[0] != '\0') {

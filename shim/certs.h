@@ -89,11 +89,6 @@ struct as_cert *as_registry_first(void);
  * activation (core.c); nobody before, nor in the command. */
 void as_registry_on_due(void (*wake_locked)(void));
 
-/* Does x carry the TLS Feature extension with status_request (RFC 7633,
- * "Must-Staple")?  Clients that honour it (Firefox) refuse a handshake
- * that comes without a staple. */
-int as_cert_is_must_staple(X509 *x);
-
 /* The entry for this X509 object, without locking; NULL if not learned. */
 struct as_cert *as_cert_find(const X509 *x);
 
@@ -156,8 +151,8 @@ void as_cert_announce_pending_locked(void);
 void as_registry_prepare(void);
 void as_registry_parent(void);
 void as_registry_child(void);
-/* The same for the lock of the map from X509 objects to entries, the
- * innermost lock: prepared last, released first. */
+/* The same for the lock of the map from X509 objects to entries (below
+ * every other but the thread births', lock_order.h). */
 void as_object_map_prepare(void);
 void as_object_map_parent(void);
 void as_object_map_child(void);

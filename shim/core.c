@@ -145,8 +145,7 @@ static void on_before_exec(const char *program)
     as_report_leave();
 }
 
-/* Lock order: (sanitized builds: the reporter's rendering), fork guard,
- * registry, pool, report, object map, thread births. */
+/* The locks a fork must not copy held, taken in lock_order.h's order. */
 static void at_fork_prepare(void)
 {
     as_report_prepare_rendering();

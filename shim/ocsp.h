@@ -17,6 +17,11 @@
  * "" where there is none.  Leaves the OpenSSL error queue as it was. */
 void as_aia_urls(X509 *x, char ocsp[AS_MAX_URL], char ca_issuers[AS_MAX_URL]);
 
+/* Does x carry the TLS Feature extension with status_request (RFC 7633,
+ * "Must-Staple")?  Clients that honour it (Firefox) refuse a handshake
+ * that comes without a staple.  Leaves the OpenSSL error queue as it was. */
+int as_is_must_staple(X509 *x);
+
 /* For the log: what x's AIA offers for method (NID_ad_OCSP or
  * NID_ad_ca_issuers), as a phrase that follows "has": "no AIA extension",
  * "an AIA extension that does not parse", "no OCSP URL", "no usable OCSP URL

@@ -24,7 +24,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "certs.h"
 #include "commands.h"
 #include "config.h"
 #include "fetch.h"
@@ -32,7 +31,6 @@
 #include "log.h"
 #include "ocsp.h"
 #include "options.h"
-#include "refresher.h"
 
 enum { GOOD = 0, NOT_GOOD = 1, USAGE = 2, NO_ANSWER = 3, NO_CERT = 4 };
 
@@ -280,7 +278,7 @@ static void show_certificate(X509 *leaf)
     hex[mdlen ? 3 * mdlen - 1 : 0] = '\0';
     printf("certificate: subject %s; serial %s; notAfter %s; SHA-256 %s\n", subject, serial,
            not_after, hex);
-    if (as_cert_is_must_staple(leaf))
+    if (as_is_must_staple(leaf))
         printf("must-staple: yes (TLS Feature status_request): clients that honour it, "
                "Firefox among them, refuse a handshake without a staple\n");
 }
