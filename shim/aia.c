@@ -7,8 +7,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "aia.h"
 #include "log.h"
-#include "ocsp.h"
 
 /* Why an AIA location cannot be fetched from; NULL if it can. */
 static const char *unusable(const GENERAL_NAME *location)

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "address_room.h"
+#include "aia.h"
 #include "cache.h"
 #include "certs.h"
 #include "config.h"

@@ -14,7 +14,6 @@
 
 #include "cache.h"
 #include "dueheap.h"
-#include "ocsp.h"
 
 struct as_ocsp_file;
 

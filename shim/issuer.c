@@ -11,12 +11,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "aia.h"
 #include "certs.h"
 #include "config.h"
 #include "fetch.h"
 #include "issuer.h"
 #include "lock_order.h"
 #include "log.h"
+#include "ocsp_verify.h"
 
 #define MAX_POOL 4096
 #define MAX_ISSUER_SIZE 65536

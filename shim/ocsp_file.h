@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "boundary.h"
-#include "ocsp.h"
+#include "ocsp_verify.h"
 
 struct as_cert;
 

@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
-#include "ocsp.h"
+#include "ocsp_request.h"
 
 int as_ocsp_request(X509 *leaf, X509 *issuer, unsigned char **der, size_t *len)
 {

@@ -25,7 +25,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "ocsp.h"
+#include "ocsp_verify.h"
 
 #define MAX_AGE_WITHOUT_NEXT_UPDATE 86400L
 

@@ -15,12 +15,14 @@
 #include <openssl/crypto.h>
 #include <openssl/ocsp.h>
 
+#include "aia.h"
 #include "config.h"
 #include "issuer.h"
 #include "log.h"
 #include "metrics.h"
-#include "ocsp.h"
 #include "ocsp_file.h"
+#include "ocsp_request.h"
+#include "ocsp_verify.h"
 #include "persist.h"
 #include "refresh.h"
 #include "report.h"

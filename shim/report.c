@@ -20,7 +20,7 @@
 #include "lock_order.h"
 #include "log.h"
 #include "metrics.h"
-#include "ocsp.h"
+#include "ocsp_verify.h"
 #include "own_dir.h"
 #include "ptrmap.h"
 #include "replace_file.h"

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "issuer.h"
 #include "log.h"
-#include "ocsp.h"
+#include "ocsp_verify.h"
 #include "persist.h"
 #include "refresher.h"
 #include "warm_start.h"

@@ -24,12 +24,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "aia.h"
 #include "commands.h"
 #include "config.h"
 #include "fetch.h"
 #include "issuer.h"
 #include "log.h"
-#include "ocsp.h"
+#include "ocsp_request.h"
+#include "ocsp_verify.h"
 #include "options.h"
 
 enum { GOOD = 0, NOT_GOOD = 1, USAGE = 2, NO_ANSWER = 3, NO_CERT = 4 };

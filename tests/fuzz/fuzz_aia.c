@@ -22,7 +22,9 @@
 #include <stdint.h>
 #include <strings.h>
 
+#include "aia.h"
 #include "fuzz_common.h"
+#include "ocsp_request.h"
 
 static unsigned char *request;
 static size_t request_len;

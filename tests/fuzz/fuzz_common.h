@@ -16,9 +16,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "ocsp.h"
 #include "fuzz_check.h"
 #include "fuzz_pki.h"
+#include "ocsp_verify.h"
 
 /* 2026-01-01T00:00:00Z: every target verifies at this time; the seeds'
  * times are set around it (mkseeds.sh reads this line). */

@@ -11,7 +11,7 @@
 #include <openssl/ocsp.h>
 
 #include "metrics.h"
-#include "ocsp.h"
+#include "ocsp_verify.h"
 #include "report.h"
 #include "status_file.h"
 #include "tap.h"

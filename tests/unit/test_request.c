@@ -10,7 +10,9 @@
 #include <openssl/x509v3.h>
 
 #include "../helpers/pem_file.h"
-#include "ocsp.h"
+#include "aia.h"
+#include "ocsp_request.h"
+#include "ocsp_verify.h"
 #include "tap.h"
 
 static X509 *pki_cert(const char *name)

@@ -8,8 +8,8 @@
 
 #include <openssl/ocsp.h>
 
-#include "ocsp.h"
 #include "../helpers/pem_file.h"
+#include "ocsp_verify.h"
 
 int main(int argc, char **argv)
 {

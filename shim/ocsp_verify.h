@@ -1,43 +1,13 @@
-/* ocsp.h: pure OCSP logic, no I/O and no global state: what the certificate
- * says (AIA), the request we send, and the checks a response must pass before
- * it may be stapled (docs/design.md, "Verification"; docs/configuration.md,
- * "Failure policy").  Unit-tested directly. */
-#ifndef AS_OCSP_H
-#define AS_OCSP_H
+/* ocsp_verify.h: the checks a response must pass before it may be stapled
+ * (docs/design.md, "Verification"; docs/configuration.md, "Failure
+ * policy"), and the issuer test they rest on.  No I/O, no global state;
+ * unit-tested and fuzzed. */
+#ifndef AS_OCSP_VERIFY_H
+#define AS_OCSP_VERIFY_H
 
 #include <stddef.h>
 #include <time.h>
 #include <openssl/x509.h>
-
-#define AS_MAX_URL 1024
-
-/* The first usable OCSP and caIssuers URLs of x's AIA extension: http:// or
- * https://, printable ASCII without spaces, shorter than AS_MAX_URL; others
- * are skipped, and a usable URL that fails is not followed by the next.
- * "" where there is none.  Leaves the OpenSSL error queue as it was. */
-void as_aia_urls(X509 *x, char ocsp[AS_MAX_URL], char ca_issuers[AS_MAX_URL]);
-
-/* Does x carry the TLS Feature extension with status_request (RFC 7633,
- * "Must-Staple")?  Clients that honour it (Firefox) refuse a handshake
- * that comes without a staple.  Leaves the OpenSSL error queue as it was. */
-int as_is_must_staple(X509 *x);
-
-/* For the log: what x's AIA offers for method (NID_ad_OCSP or
- * NID_ad_ca_issuers), as a phrase that follows "has": "no AIA extension",
- * "an AIA extension that does not parse", "no OCSP URL", "no usable OCSP URL
- * ("ldap://..": not an http:// or https:// URL; ...)", "a usable OCSP URL".
- * Returns 1 if the extension names something for method that cannot be used
- * (an operator would want to know), else 0. */
-int as_aia_explain(X509 *x, int method, char *buf, size_t len);
-
-/* A DER OCSPRequest for (leaf, issuer): one SHA-1 CertID, no nonce.
- * *der is OPENSSL_malloc'd; returns 0 on failure (OpenSSL error queued). */
-int as_ocsp_request(X509 *leaf, X509 *issuer, unsigned char **der, size_t *len);
-
-/* base + "/" + urlencode(base64(der)) into out if it fits in RFC 5019's 255
- * bytes; returns 0 if it does not (then POST). */
-int as_ocsp_get_url(const char *base, const unsigned char *der, size_t len,
-                    char *out, size_t outlen);
 
 struct as_verify_params {
     long skew;          /* seconds a thisUpdate may lie in the future */
