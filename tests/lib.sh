@@ -13,6 +13,7 @@
 #            wait_for_log FILE ERE SECS | wait_for_port PORT SECS | eventually SECS CMD...
 # Servers:   start_ocsp_responder PORT INDEX [CERT KEY] | start_openssl_ocsp PORT INDEX |
 #            start_shim_s_server NAME LEAF [nochain] [VAR=VALUE...] |
+#            start_fixture_server NAME [VAR=VALUE...] ARGS... (FIXTURE_RSA) |
 #            start_renewing_responder LEAF SECS [STATUSFILE] | this_update_of PORT | ocsp_set_index PORT INDEX |
 #            start_issuer_server PORT | start_fake NAME PORT MODE [ARGS...]
 # Clients:   staple_of PORT [SNI] [ARGS...] | staples_of PORT N [SNI] | wait_for_staple WANT PORT SECS [SNI] [ARGS...] |
@@ -353,6 +354,41 @@ start_shim_s_server() {
     start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
         -www -cert "$leaf.pem" -key "$leaf.key" "${chain[@]}"
     wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
+}
+
+# FIXTURE_RSA: the fixture server's arguments for leaf-rsa and its chain.
+FIXTURE_RSA=(-cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem")
+
+# start_fixture_server NAME [VAR=VALUE...] ARGS...: the fixture server
+# (tests/servers/fixture_server.c) with ARGS under the library, in its own
+# process group (start_bg: output in $T/NAME.log, pid in ${NAME}_PID), on
+# 127.0.0.1:PORT, a free port set in PORT.  Its environment is this one
+# with LD_PRELOAD=$AS_SHIM and then each VAR=VALUE (an LD_PRELOAD among them
+# replaces the shim's).  -max-seconds 120 unless ARGS give their own.  Ready
+# on return: "ready" in its log ($T/NAME.log, or FILE of a -log FILE in
+# ARGS, where a -daemonize server writes it) within 10 s, else it ends the
+# test.  Stop it with stop_bg NAME; a -daemonize one by its PIDFILE's pid
+# (register that with at_exit before the start).
+start_fixture_server() {
+    local name=$1 envs=() log
+    shift
+    while [[ ${1:-} =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do envs+=("$1"); shift; done
+    PORT=$(free_port)
+    start_bg "$name" env LD_PRELOAD="$AS_SHIM" "${envs[@]}" \
+        "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 "$@"
+    log=$(_as_log_arg "$T/$name.log" "$@")
+    wait_for_log "$log" '^ready' 10 || _as_infra_fail "fixture server $name starts" "$log"
+}
+
+# _as_log_arg DEFAULT ARGS...: the FILE of the last "-log FILE" in ARGS, else DEFAULT.
+_as_log_arg() {
+    local file=$1
+    shift
+    while [ $# -gt 1 ]; do
+        [ "$1" = -log ] && file=$2
+        shift
+    done
+    printf '%s\n' "$file"
 }
 
 # start_renewing_responder LEAF SECS [STATUSFILE]: a responder (fakeresponder,

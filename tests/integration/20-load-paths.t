@@ -7,27 +7,18 @@
 
 start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 
-# fixture NAME ARGS...: the fixture server under the shim; port in PORT.
-fixture() {
-    local name=$1
-    shift
-    PORT=$(free_port)
-    start_bg "$name" with_shim "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 "$@"
-    wait_for_log "$T/$name.log" '^ready' 10 || _as_infra_fail "fixture $name starts" "$T/$name.log"
-}
 # serial LEAF: the certificate's serial as s_client's OCSP dump prints it
 stapled_serial() { grep -m1 -oE 'Serial Number: [0-9A-F]+' "$T/staple_of.out" | sed 's/^Serial Number: //'; }
 
-rsa=(-cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem")
 full=(-cert "$AS_PKI/leaf-rsa-full.pem" -key "$AS_PKI/leaf-rsa.key")
 
 for mode in use file asn1 ssl ssl-file cert-and-key; do
-    fixture "$mode" "${rsa[@]}" -load "$mode"
+    start_fixture_server "$mode" "${FIXTURE_RSA[@]}" -load "$mode"
     check "$mode: staples a good response" wait_for_staple good "$PORT" 5
     check "$mode: curl --cert-status accepts it" curl_verify "$PORT" good.test
 done
 for mode in chain-file ssl-chain-file conf; do
-    fixture "$mode" "${full[@]}" -load "$mode"
+    start_fixture_server "$mode" "${full[@]}" -load "$mode"
     check "$mode: staples a good response" wait_for_staple good "$PORT" 5
     check "$mode: curl --cert-status accepts it" curl_verify "$PORT" good.test
 done
@@ -41,7 +32,7 @@ is "$(grep -c 'stapling from' "$T/file.log")" 1 "registering the same certificat
 
 # RSA and ECDSA certificates in one context: each handshake gets the response
 # for the certificate it was served.
-fixture dual "${rsa[@]}" -cert2 "$AS_PKI/leaf-ec.pem" -key2 "$AS_PKI/leaf-ec.key"
+start_fixture_server dual "${FIXTURE_RSA[@]}" -cert2 "$AS_PKI/leaf-ec.pem" -key2 "$AS_PKI/leaf-ec.key"
 check "dual: ECDSA handshake (TLS 1.3) staples" wait_for_staple good "$PORT" 5 "" -sigalgs ECDSA+SHA256
 is "$(stapled_serial)" "$(serial leaf-ec)" "dual: with the ECDSA certificate's response"
 check "dual: RSA handshake (TLS 1.3) staples" wait_for_staple good "$PORT" 5 "" -sigalgs RSA-PSS+SHA256
@@ -52,7 +43,8 @@ check "dual: curl with an RSA suite (TLS 1.2) verifies" \
     curl_verify "$PORT" good.test --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
 
 # SNI: the servername callback switches to another context.
-fixture sni "${rsa[@]}" -sni "sni.test:$AS_PKI/leaf-sni.pem:$AS_PKI/leaf-sni.key:$AS_PKI/chain.pem"
+start_fixture_server sni "${FIXTURE_RSA[@]}" \
+    -sni "sni.test:$AS_PKI/leaf-sni.pem:$AS_PKI/leaf-sni.key:$AS_PKI/chain.pem"
 check "sni: the switched-to context staples" wait_for_staple good "$PORT" 5 sni.test
 is "$(stapled_serial)" "$(serial leaf-sni)" "sni: its own certificate's response"
 check "sni: the default context staples" wait_for_staple good "$PORT" 5 good.test
@@ -68,12 +60,12 @@ check "sni: curl verifies good.test" curl_verify "$PORT" good.test
     echo
     echo "sni.TEST:$AS_PKI/leaf-ec.pem:$AS_PKI/leaf-ec.key:$AS_PKI/chain.pem"
 } >"$T/sni.list"
-fixture sni-list "${rsa[@]}" -sni-list "$T/sni.list"
+start_fixture_server sni-list "${FIXTURE_RSA[@]}" -sni-list "$T/sni.list"
 check "sni-list: the switched-to context staples" wait_for_staple good "$PORT" 5 sni.test
 is "$(stapled_serial)" "$(serial leaf-sni)" "sni-list: the first context of that name, with its response"
 
 for v in 1.2 1.3; do
-    fixture "tls$v" "${rsa[@]}" -tls "$v"
+    start_fixture_server "tls$v" "${FIXTURE_RSA[@]}" -tls "$v"
     check "TLS $v only: staples" wait_for_staple good "$PORT" 5
     check "TLS $v only: curl verifies" curl_verify "$PORT" good.test
 done
@@ -81,18 +73,18 @@ done
 # The server's own status callback: its staple wins; when it staples nothing,
 # ours fills in; a fatal answer stays fatal, as without the shim.
 mkresp_for leaf-rsa "$T/own.der" -status revoked
-fixture own-staple "${rsa[@]}" -own-cb "staple:$T/own.der"
+start_fixture_server own-staple "${FIXTURE_RSA[@]}" -own-cb "staple:$T/own.der"
 sleep 1
 is "$(staple_of "$PORT")" revoked "own callback that staples: the server's response wins"
-fixture own-nostaple "${rsa[@]}" -own-cb nostaple
+start_fixture_server own-nostaple "${FIXTURE_RSA[@]}" -own-cb nostaple
 check "own callback returning OK without a response: ours fills in" wait_for_staple good "$PORT" 5
-fixture own-nack "${rsa[@]}" -own-cb nack
+start_fixture_server own-nack "${FIXTURE_RSA[@]}" -own-cb nack
 check "own callback returning NOACK: ours fills in" wait_for_staple good "$PORT" 5
-fixture own-fatal "${rsa[@]}" -own-cb fatal
+start_fixture_server own-fatal "${FIXTURE_RSA[@]}" -own-cb fatal
 sleep 1
 is "$(staple_of "$PORT")" error "own callback returning a fatal error: the handshake fails"
 PORT2=$(free_port)
-start_bg own-fatal-plain "$FIXTURE_SERVER" -port "$PORT2" -max-seconds 60 "${rsa[@]}" -own-cb fatal
+start_bg own-fatal-plain "$FIXTURE_SERVER" -port "$PORT2" -max-seconds 60 "${FIXTURE_RSA[@]}" -own-cb fatal
 wait_for_log "$T/own-fatal-plain.log" '^ready' 10
 is "$(staple_of "$PORT2")" error "as it does without the shim"
 done_testing

@@ -8,36 +8,24 @@
 . "$AS_SRC/tests/lib.sh"
 
 start_renewing_responder leaf-rsa 8
-rsa=(-cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem")
 mkdir -m 0755 "$T/cache" "$T/jail"
 
-# fixture NAME [VAR=VALUE...] -- ARGS...: the fixture under the shim, with
-# the renewing responder; port in PORT.
-fixture() {
-    local name=$1 envs=()
-    shift
-    while [ "$1" != -- ]; do envs+=("$1"); shift; done
-    shift
-    PORT=$(free_port)
-    start_bg "$name" env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
-        AUTOSTAPLE_LOG_LEVEL=debug "${envs[@]}" LD_PRELOAD="$AS_SHIM" \
-        "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 "${rsa[@]}" "$@"
-}
-ready() { wait_for_log "$1" '^ready' 10 || _as_infra_fail "$2 starts" "$1"; }
+# The fixtures' environment: the renewing responder, debug lines (fetchers).
+fenv=(AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_LOG_LEVEL=debug)
 fetchers() { sed -n 's/^autostaple\[fixture_server \([0-9]*\)\]: .*stapling a good response.*/\1/p' "$@" | sort -u; }
 
 t0=$(date +%s)
-fixture prefork -- -prefork 4 -user nobody
-P_PREFORK=$PORT; ready "$T/prefork.log" prefork
-fixture perconn -- -fork-per-conn
-P_PERCONN=$PORT; ready "$T/perconn.log" fork-per-conn
-fixture daemon -- -daemonize "$T/daemon.pid" -log "$T/daemon.out"
-P_DAEMON=$PORT; ready "$T/daemon.out" daemon
+start_fixture_server prefork "${fenv[@]}" "${FIXTURE_RSA[@]}" -prefork 4 -user nobody
+P_PREFORK=$PORT
+start_fixture_server perconn "${fenv[@]}" "${FIXTURE_RSA[@]}" -fork-per-conn
+P_PERCONN=$PORT
 at_exit '[ -s "$T/daemon.pid" ] && _as_terminate "$(cat "$T/daemon.pid")"'
-fixture dropped AUTOSTAPLE_CACHE_DIR="$T/cache" -- -user nobody
-P_DROPPED=$PORT; ready "$T/dropped.log" "privilege drop"
-fixture jailed -- -chroot "$T/jail" -user nobody
-P_JAILED=$PORT; ready "$T/jailed.log" chroot
+start_fixture_server daemon "${fenv[@]}" "${FIXTURE_RSA[@]}" -daemonize "$T/daemon.pid" -log "$T/daemon.out"
+P_DAEMON=$PORT
+start_fixture_server dropped "${fenv[@]}" AUTOSTAPLE_CACHE_DIR="$T/cache" "${FIXTURE_RSA[@]}" -user nobody
+P_DROPPED=$PORT
+start_fixture_server jailed "${fenv[@]}" "${FIXTURE_RSA[@]}" -chroot "$T/jail" -user nobody
+P_JAILED=$PORT
 
 declare -A first
 for m in PREFORK PERCONN DAEMON DROPPED JAILED; do

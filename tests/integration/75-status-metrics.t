@@ -44,12 +44,8 @@ start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 # ---- a single-process server: the fixture server
 cache=$T/cache metrics=$T/metrics
 mkdir -m 0755 "$cache" "$metrics"
-PORT=$(free_port)
-start_bg fixture env AUTOSTAPLE_CACHE_DIR="$cache" AUTOSTAPLE_METRICS_DIR="$metrics" \
-    AUTOSTAPLE_METRICS_INTERVAL=1 LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" \
-    -max-seconds 120 -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" \
-    -chain "$AS_PKI/chain.pem"
-wait_for_log "$T/fixture.log" '^ready' 10 || _as_infra_fail "fixture server starts" "$T/fixture.log"
+start_fixture_server fixture AUTOSTAPLE_CACHE_DIR="$cache" AUTOSTAPLE_METRICS_DIR="$metrics" \
+    AUTOSTAPLE_METRICS_INTERVAL=1 "${FIXTURE_RSA[@]}"
 pid=$fixture_PID
 sf=$cache/status-$pid.txt prom=$metrics/autostaple-$pid.prom
 check "fixture: the status file appears, named by the pid" eventually 5 test -s "$sf"
@@ -116,12 +112,9 @@ is "$(find "$cache" "$metrics" -name '*.tmp' | wc -l)" 0 "no temporary file left
 # ---- a daemon whose first process exits after forking: the survivor takes
 # the refresh over (on a handshake), and with it the status file
 mkdir -m 0755 "$T/dcache"
-PORT=$(free_port)
-start_bg daemon env AUTOSTAPLE_CACHE_DIR="$T/dcache" LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" \
-    -port "$PORT" -max-seconds 120 -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" \
-    -chain "$AS_PKI/chain.pem" -daemonize "$T/daemon.pid" -log "$T/daemon.out"
-wait_for_log "$T/daemon.out" '^ready' 10 || _as_infra_fail "daemon starts" "$T/daemon.out"
 at_exit '[ -s "$T/daemon.pid" ] && _as_terminate "$(cat "$T/daemon.pid")"'
+start_fixture_server daemon AUTOSTAPLE_CACHE_DIR="$T/dcache" "${FIXTURE_RSA[@]}" \
+    -daemonize "$T/daemon.pid" -log "$T/daemon.out"
 dpid=$(cat "$T/daemon.pid")
 is "$(staple_of "$PORT")" good "daemon: stapled"
 check "daemon: the survivor writes its status file" eventually 5 test -s "$T/dcache/status-$dpid.txt"
@@ -185,12 +178,9 @@ is "$?" 2 "a bad argument: exit 2"
 
 # ---- a responder failure after a good response: the last error shows
 start_renewing_responder leaf-rsa 16
-PORT=$(free_port)
 mkdir -m 0755 "$T/cache2"
-start_bg renewed env AUTOSTAPLE_CACHE_DIR="$T/cache2" AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
-    LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 \
-    -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem"
-wait_for_log "$T/renewed.log" '^ready' 10 || _as_infra_fail "fixture server starts" "$T/renewed.log"
+start_fixture_server renewed AUTOSTAPLE_CACHE_DIR="$T/cache2" \
+    AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" "${FIXTURE_RSA[@]}"
 is "$(staple_of "$PORT")" good "short-lived responses: stapled"
 stop_bg renewing
 stop_bg renewer

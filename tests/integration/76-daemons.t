@@ -193,13 +193,9 @@ fi
 start_renewing_responder leaf-rsa 8
 cache=$T/d3-cache
 mkdir -m 0755 "$cache"
-PORT=$(free_port)
-start_bg d3 env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_CACHE_DIR="$cache" \
-    LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 \
-    -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem" \
-    -daemonize "$T/d3.pid" -daemon3 -log "$T/d3.out" -prefork 2 -user www-data
 at_exit stop_daemon "$T/d3.pid" "$T/d3.pid"
-wait_for_log "$T/d3.out" '^ready' 10 || _as_infra_fail "daemon(3) fixture starts" "$T/d3.out"
+start_fixture_server d3 AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_CACHE_DIR="$cache" \
+    "${FIXTURE_RSA[@]}" -daemonize "$T/d3.pid" -daemon3 -log "$T/d3.out" -prefork 2 -user www-data
 d3=$(daemon_pid "$T/d3.pid")
 is "$(staples_of "$PORT" 4)" "good good good good" "daemon(3): the first handshakes are stapled"
 check "daemon(3): the daemon ($d3) took the refresh over" taken_over "$T/d3.out" fixture_server "$d3"
@@ -223,12 +219,8 @@ slowest_fork() { fork_times "$1" | cut -d' ' -f1; }
 # for a fetch it does not make.
 mkresp_for leaf-rsa "$T/slow.der"
 start_fake slow 0 file -file "$T/slow.der" -delay 4000
-PORT=$(free_port)
-start_bg pending env AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_STARTUP_WAIT=1 \
-    AUTOSTAPLE_TIMEOUT=20 LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -max-seconds 60 \
-    -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem" \
-    -prefork 2 -fork-probe
-wait_for_log "$T/pending.log" '^ready' 10 || _as_infra_fail "fork-probe fixture starts" "$T/pending.log"
+start_fixture_server pending AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_STARTUP_WAIT=1 \
+    AUTOSTAPLE_TIMEOUT=20 -max-seconds 60 "${FIXTURE_RSA[@]}" -prefork 2 -fork-probe
 staples_of "$PORT" 4 >/dev/null
 check "a worker forked after the wait ran out: its forks do not wait ($(fork_times "$T/pending.log")ms)" \
     test "$(slowest_fork "$T/pending.log")" -lt 500
@@ -240,11 +232,8 @@ start_fake hang 0 hang
 if sanitized; then
     skip "under a sanitizer the fork guard is kept while waiting (refresher.c)" 2
 else
-    PORT=$(free_port)
-    start_bg https env AUTOSTAPLE_RESPONDER="https://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_STARTUP_WAIT=0 \
-        AUTOSTAPLE_TIMEOUT=8 LD_PRELOAD="$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" -max-seconds 60 \
-        -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -chain "$AS_PKI/chain.pem" -fork-probe
-    wait_for_log "$T/https.log" '^ready' 10 || _as_infra_fail "https fixture starts" "$T/https.log"
+    start_fixture_server https AUTOSTAPLE_RESPONDER="https://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_STARTUP_WAIT=0 \
+        AUTOSTAPLE_TIMEOUT=8 -max-seconds 60 "${FIXTURE_RSA[@]}" -fork-probe
     sleep 1   # the fetch is under way (a TLS handshake that never ends is no request to log)
     for i in 1 2 3; do staple_of "$PORT" >/dev/null; sleep 0.5; done
     is "$(grep -c 'fork took' "$T/https.log")" 3 "https responder hanging: three forks probed"

@@ -18,13 +18,10 @@ sanitized && skip_all "the lock counter and a sanitizer's runtime cannot both be
 
 start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 counter=$T/locks
+# The fixture's environment: the counter, ahead of the library.
+counting=(COUNT_LOCKS_FILE="$counter" LD_PRELOAD="$AS_BUILD/tests/count_locks.so:$AS_SHIM")
 : >"$counter"
-PORT=$(free_port)
-start_bg server env COUNT_LOCKS_FILE="$counter" \
-    LD_PRELOAD="$AS_BUILD/tests/count_locks.so:$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" \
-    -max-seconds 120 -reload-on-hup -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" \
-    -chain "$AS_PKI/chain.pem"
-wait_for_log "$T/server.log" '^ready' 10 || _as_infra_fail "fixture" "$T/server.log"
+start_fixture_server server "${counting[@]}" -reload-on-hup "${FIXTURE_RSA[@]}"
 wait_for_staple good "$PORT" 10 || _as_infra_fail "first staple" "$T/server.log"
 
 locks() { od -An -tu8 "$counter" | tr -d ' '; }
@@ -58,11 +55,7 @@ stop_bg server
 # A worker (forked by its master, which refreshes) over 5 s of handshakes
 # 0.25 s apart, then 20 back to back.
 : >"$counter"
-PORT=$(free_port)
-start_bg prefork env COUNT_LOCKS_FILE="$counter" \
-    LD_PRELOAD="$AS_BUILD/tests/count_locks.so:$AS_SHIM" "$FIXTURE_SERVER" -port "$PORT" \
-    -max-seconds 120 -prefork 1 -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" \
-    -chain "$AS_PKI/chain.pem"
+start_fixture_server prefork "${counting[@]}" -prefork 1 "${FIXTURE_RSA[@]}"
 wait_for_log "$T/prefork.log" 'worker .* ready' 10 || _as_infra_fail "prefork fixture" "$T/prefork.log"
 wait_for_staple good "$PORT" 10 || _as_infra_fail "first staple" "$T/prefork.log"
 per_handshake
