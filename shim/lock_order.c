@@ -20,11 +20,11 @@ static const char *const names[AS_LOCK_RANKS] = {
     [AS_LOCK_FORK_GUARD] = "fork guard",
     [AS_LOCK_REGISTRY] = "registry",
     [AS_LOCK_POOL] = "pool",
+    [AS_LOCK_REPORT] = "report",
     [AS_LOCK_SLOT] = "slot",
     [AS_LOCK_ARENA] = "arena",
     [AS_LOCK_PERSIST_LOG] = "persist log",
     [AS_LOCK_OWN_DIR] = "own dir",
-    [AS_LOCK_REPORT] = "report",
     [AS_LOCK_OBJECT_MAP] = "object map",
     [AS_LOCK_BIRTHS] = "births",
 };

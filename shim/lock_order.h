@@ -18,11 +18,11 @@ enum as_lock_rank {
     AS_LOCK_FORK_GUARD,    /* refresher.c: OpenSSL, libcurl, the loader in our threads */
     AS_LOCK_REGISTRY,      /* certs.c: the certificates and their schedule */
     AS_LOCK_POOL,          /* issuer.c: the chain pool and CA bundle */
+    AS_LOCK_REPORT,        /* report.c: the status and metrics records (read slots) */
     AS_LOCK_SLOT,          /* cache.c: one certificate's staple, shared across processes */
     AS_LOCK_ARENA,         /* cache.c: the slots' allocation */
     AS_LOCK_PERSIST_LOG,   /* persist.c: the last cache-directory warning */
     AS_LOCK_OWN_DIR,       /* own_dir.c: the directories already checked */
-    AS_LOCK_REPORT,        /* report.c: the status and metrics records */
     AS_LOCK_OBJECT_MAP,    /* certs.c: X509 objects to entries */
     AS_LOCK_BIRTHS,        /* thread.c: a thread being born */
     AS_LOCK_RANKS

@@ -19,13 +19,14 @@
 #include <openssl/ocsp.h>
 
 #include "../helpers/pem_file.h"
+#include "aia.h"
 #include "cache.h"
 #include "certs.h"
 #include "config.h"
 #include "issuer.h"
 #include "log.h"
-#include "ocsp.h"
 #include "ocsp_file.h"
+#include "ocsp_verify.h"
 #include "persist.h"
 #include "refresh.h"
 #include "schedule.h"
