@@ -1,5 +1,6 @@
-/* lock_order.c: see lock_order.h.  The checked builds keep, per thread,
- * the set of ranks held (a bit each). */
+/* lock_order.c: see lock_order.h.  Checked builds keep, per thread, the
+ * set of ranks held (a bit each); the others have only the rule and the
+ * names here. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +8,6 @@
 #include <unistd.h>
 
 #include "lock_order.h"
-#include "sanitized.h"
-
-#if AS_SANITIZED || defined(AS_CHECK_LOCKS)
-#define CHECKED 1
-#else
-#define CHECKED 0
-#endif
 
 static const char *const names[AS_LOCK_RANKS] = {
     [AS_LOCK_RENDERING] = "rendering",
@@ -29,16 +23,9 @@ static const char *const names[AS_LOCK_RANKS] = {
     [AS_LOCK_BIRTHS] = "births",
 };
 
-static __thread unsigned held; /* checked builds only */
-
 const char *as_lock_name(enum as_lock_rank rank)
 {
     return (unsigned)rank < AS_LOCK_RANKS ? names[rank] : "?";
-}
-
-int as_lock_order_checked(void)
-{
-    return CHECKED;
 }
 
 int as_lock_order_conflict(unsigned held_ranks, enum as_lock_rank rank)
@@ -48,6 +35,9 @@ int as_lock_order_conflict(unsigned held_ranks, enum as_lock_rank rank)
             return r;
     return -1;
 }
+
+#if AS_LOCK_CHECKED
+static __thread unsigned held; /* the ranks this thread holds */
 
 /* A lock taken out of order: said on stderr, and the process stops. */
 static void violated(enum as_lock_rank rank, int holding)
@@ -70,34 +60,25 @@ static void check(enum as_lock_rank rank)
 
 int as_lock(pthread_mutex_t *m, enum as_lock_rank rank)
 {
-    if (CHECKED)
-        check(rank);
+    check(rank);
     int r = pthread_mutex_lock(m);
-    if (CHECKED && (r == 0 || r == EOWNERDEAD))
+    if (r == 0 || r == EOWNERDEAD)
         held |= 1u << rank;
     return r;
 }
 
 int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank, const struct timespec *until)
 {
-    if (CHECKED)
-        check(rank);
+    check(rank);
     int r = pthread_mutex_timedlock(m, until);
-    if (CHECKED && (r == 0 || r == EOWNERDEAD))
+    if (r == 0 || r == EOWNERDEAD)
         held |= 1u << rank;
     return r;
 }
 
 void as_unlock(pthread_mutex_t *m, enum as_lock_rank rank)
 {
-    if (CHECKED)
-        held &= ~(1u << rank);
+    held &= ~(1u << rank);
     pthread_mutex_unlock(m);
 }
-
-int as_lock_wait(pthread_cond_t *cv, pthread_mutex_t *m, enum as_lock_rank rank,
-                 const struct timespec *until)
-{
-    (void)rank; /* held before and after */
-    return until != NULL ? pthread_cond_timedwait(cv, m, until) : pthread_cond_wait(cv, m);
-}
+#endif

@@ -1,7 +1,7 @@
 /* lock_order.h: every lock of the library, in the one order they may be
  * taken: a thread holding a lock takes only locks further down this list.
- * Builds under a sanitizer (sanitized.h) or with -DAS_CHECK_LOCKS check it
- * on every acquisition: a lock taken out of order, or twice, stops the
+ * Builds under a sanitizer (sanitized.h) or with -DAS_CHECK_LOCKS
+ * (AS_LOCK_CHECKED) check it on every acquisition: a lock taken out of order, or twice, stops the
  * process with a message naming both locks (a test sees it; a server is
  * never built so).  Other builds only take and release.
  *
@@ -12,6 +12,8 @@
 
 #include <pthread.h>
 #include <time.h>
+
+#include "sanitized.h"
 
 enum as_lock_rank {
     AS_LOCK_RENDERING = 0, /* report.c: the reporter's writing, sanitized builds, at fork */
@@ -30,18 +32,42 @@ enum as_lock_rank {
 
 /* pthread_mutex_lock / unlock of m, which is the lock of that rank.
  * as_lock returns pthread_mutex_lock's result (EOWNERDEAD for a robust
- * lock whose holder died: it is held then too). */
+ * lock whose holder died: it is held then too).  as_lock_until gives up at
+ * the absolute CLOCK_REALTIME time *until (pthread_mutex_timedlock's
+ * result: ETIMEDOUT then, and m is not held).  as_lock_wait waits on cv
+ * with m held, until *until if it is not NULL; m is held again on return,
+ * as before: the order is unchanged.  Unchecked builds inline them to the
+ * pthread calls (a handshake takes a slot's lock: no cost added there). */
+#if AS_SANITIZED || defined(AS_CHECK_LOCKS)
+#define AS_LOCK_CHECKED 1
 int as_lock(pthread_mutex_t *m, enum as_lock_rank rank);
 void as_unlock(pthread_mutex_t *m, enum as_lock_rank rank);
-/* as_lock, giving up at the absolute CLOCK_REALTIME time *until
- * (pthread_mutex_timedlock's result: ETIMEDOUT then, and m is not held). */
 int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank, const struct timespec *until);
-
-/* pthread_cond_wait on cv with m (of that rank) held, until the absolute
- * CLOCK_REALTIME time *until if it is not NULL.  m is held again on
- * return, as before: the order is unchanged. */
-int as_lock_wait(pthread_cond_t *cv, pthread_mutex_t *m, enum as_lock_rank rank,
-                 const struct timespec *until);
+#else
+#define AS_LOCK_CHECKED 0
+static inline int as_lock(pthread_mutex_t *m, enum as_lock_rank rank)
+{
+    (void)rank;
+    return pthread_mutex_lock(m);
+}
+static inline void as_unlock(pthread_mutex_t *m, enum as_lock_rank rank)
+{
+    (void)rank;
+    pthread_mutex_unlock(m);
+}
+static inline int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank,
+                                const struct timespec *until)
+{
+    (void)rank;
+    return pthread_mutex_timedlock(m, until);
+}
+#endif
+static inline int as_lock_wait(pthread_cond_t *cv, pthread_mutex_t *m, enum as_lock_rank rank,
+                               const struct timespec *until)
+{
+    (void)rank;
+    return until != NULL ? pthread_cond_timedwait(cv, m, until) : pthread_cond_wait(cv, m);
+}
 
 /* The rule itself: may a thread holding the ranks in held (bit r for rank
  * r) take rank?  Returns -1 if so, else the held rank that forbids it. */
@@ -49,8 +75,5 @@ int as_lock_order_conflict(unsigned held, enum as_lock_rank rank);
 
 /* The name of a rank, for messages. */
 const char *as_lock_name(enum as_lock_rank rank);
-
-/* Whether this build checks the order (see above). */
-int as_lock_order_checked(void);
 
 #endif

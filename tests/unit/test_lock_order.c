@@ -1,7 +1,8 @@
 /* The lock order (lock_order.h): the rule, and its check on acquisition.
  * This test compiles lock_order.c itself with AS_CHECK_LOCKS, so the
- * checked variant runs whatever the build (the plain library does not
- * check); the core's objects it calls (the registry lock) take it. */
+ * checked variant runs whatever the build.  The core's own objects check
+ * only in sanitized builds (plain ones inline the pthread calls): there,
+ * the registry lock taken out of order must stop the process too. */
 #define AS_CHECK_LOCKS 1
 #include "lock_order.c"
 
@@ -42,7 +43,9 @@ static int in_child(void (*fn)(void), char *out, size_t outlen)
 static pthread_mutex_t pool_like = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t report_like = PTHREAD_MUTEX_INITIALIZER;
 
-/* The registry lock (certs.c's), taken while a lock below it is held. */
+#if AS_SANITIZED
+/* The core's registry lock (certs.c's), taken while a lock below it is
+ * held. */
 static void registry_under_pool(void)
 {
     as_lock(&pool_like, AS_LOCK_POOL);
@@ -50,18 +53,25 @@ static void registry_under_pool(void)
     as_registry_unlock();
     as_unlock(&pool_like, AS_LOCK_POOL);
 }
+#endif
 
-/* In order: registry, then a lock below it; and again after letting go. */
-static void registry_then_report(void)
+static void report_under_pool_reversed(void)
 {
-    as_registry_lock();
+    as_lock(&report_like, AS_LOCK_REPORT);
+    as_lock(&pool_like, AS_LOCK_POOL);
+}
+
+/* In order: pool, then report below it; and again after letting go. */
+static void in_order_and_again(void)
+{
+    as_lock(&pool_like, AS_LOCK_POOL);
     as_lock(&report_like, AS_LOCK_REPORT);
     as_unlock(&report_like, AS_LOCK_REPORT);
-    as_registry_unlock();
+    as_unlock(&pool_like, AS_LOCK_POOL);
     as_lock(&report_like, AS_LOCK_REPORT);
     as_unlock(&report_like, AS_LOCK_REPORT);
-    as_registry_lock();
-    as_registry_unlock();
+    as_lock(&pool_like, AS_LOCK_POOL);
+    as_unlock(&pool_like, AS_LOCK_POOL);
 }
 
 static void pool_twice(void)
@@ -92,18 +102,25 @@ int main(void)
                 distinct = 0;
     ok(distinct, "every lock has a name of its own");
 
-    /* The check, on the core's own registry lock. */
+    /* The check. */
     char err[512];
-    int st = in_child(registry_under_pool, err, sizeof(err));
-    ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "taking the registry lock under the pool's stops the process");
-    ok(strstr(err, "lock order violated: taking the registry lock while holding the pool lock") != NULL,
+    int st = in_child(report_under_pool_reversed, err, sizeof(err));
+    ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "taking the pool lock under the report's stops the process");
+    ok(strstr(err, "lock order violated: taking the pool lock while holding the report lock") != NULL,
        "and says which locks");
     if (strstr(err, "lock order") == NULL)
         printf("#   stderr: %s\n", err);
-    st = in_child(registry_then_report, err, sizeof(err));
+    st = in_child(in_order_and_again, err, sizeof(err));
     ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && err[0] == '\0', "in order, and again once released: taken");
     st = in_child(pool_twice, err, sizeof(err));
     ok(WIFSIGNALED(st) && strstr(err, "taking the pool lock while holding the pool lock") != NULL,
        "two locks of one rank at once: stopped");
+#if AS_SANITIZED
+    st = in_child(registry_under_pool, err, sizeof(err));
+    ok(WIFSIGNALED(st) && strstr(err, "taking the registry lock while holding the pool lock") != NULL,
+       "the core's registry lock taken under the pool's: stopped (sanitized build)");
+#else
+    printf("ok %d # skip the core's objects check only in sanitized builds\n", ++tap_n);
+#endif
     return tap_done();
 }
