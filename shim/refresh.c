@@ -3,14 +3,13 @@
  * file's; the staple itself is published through the certificate's slot
  * (cache.h). */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
-
-#include <pthread.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ocsp.h>
