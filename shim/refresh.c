@@ -90,8 +90,8 @@ static time_t failed_at(const struct as_refresh_env *e, struct as_cert *c, time_
     return at;
 }
 
-static time_t published(const struct as_refresh_env *e, struct as_cert *c, time_t now, const struct as_verdict *v,
-                        const char *source)
+static time_t published(const struct as_refresh_env *e, struct as_cert *c, time_t now,
+                        const struct as_verdict *v, const char *source)
 {
     char this_s[32], next_s[32];
     fmt_time(v->this_update, this_s, sizeof(this_s));
@@ -104,8 +104,8 @@ static time_t published(const struct as_refresh_env *e, struct as_cert *c, time_
      * lapses.  (A fresh one with a window of seconds is refreshed within
      * one, as it should.) */
     if (now > v->this_update + (v->expires - v->this_update) * 2 / 5)
-        at = as_next_retry(now, ++c->stale, as_config()->retry_min, as_config()->retry_max, v->expires,
-                           e->uniform());
+        at = as_next_retry(now, ++c->stale, as_config()->retry_min, as_config()->retry_max,
+                           v->expires, e->uniform());
     else
         c->stale = 0;
     if (v->status == V_OCSP_CERTSTATUS_REVOKED)
@@ -140,8 +140,8 @@ static enum as_publish publish(struct as_cert *c, const unsigned char *der, size
 /* A fetched response the slot refused (publish): why, and when to try
  * again.  Going from revoked back to good is an error: the responder
  * contradicts itself, or someone replays an old answer. */
-static time_t refused(const struct as_refresh_env *e, struct as_cert *c, time_t now, enum as_publish r,
-                      const struct as_verdict *v)
+static time_t refused(const struct as_refresh_env *e, struct as_cert *c, time_t now,
+                      enum as_publish r, const struct as_verdict *v)
 {
     char this_s[32], held_s[32], why[300];
     time_t held_this = 0;
@@ -216,6 +216,20 @@ static time_t fetch_and_verify(const struct as_refresh_env *e, struct as_cert *c
     return published(e, c, now, &v, as_cert_responder(c));
 }
 
+/* A response from the cache directory or a response file (der, malloc'd,
+ * freed here), verified as v: stapled if the slot takes it.  Returns 1 and
+ * sets *at (when to refresh) if so. */
+static int take(const struct as_refresh_env *e, struct as_cert *c, time_t now,
+                unsigned char *der, size_t len, const struct as_verdict *v, const char *source,
+                time_t *at)
+{
+    int stored = publish(c, der, len, v, 0) == AS_PUBLISHED;
+    free(der);
+    if (stored)
+        *at = published(e, c, now, v, source);
+    return stored;
+}
+
 /* A response saved by an earlier run (or another server), verified again
  * like any other.  Returns 1 and sets *at if it is stapled. */
 static int from_cache(const struct as_refresh_env *e, struct as_cert *c, time_t now, time_t *at)
@@ -232,12 +246,7 @@ static int from_cache(const struct as_refresh_env *e, struct as_cert *c, time_t 
         as_persist_drop(c->fp);
         return 0;
     }
-    int stored = publish(c, der, len, &v, 0) == AS_PUBLISHED;
-    free(der);
-    if (!stored)
-        return 0;
-    *at = published(e, c, now, &v, "the cache directory");
-    return 1;
+    return take(e, c, now, der, len, &v, "the cache directory", at);
 }
 
 /* The response another process saved in the cache directory since c's was
@@ -267,7 +276,8 @@ static int from_saved(const struct as_refresh_env *e, struct as_cert *c, time_t 
  * Returns 1 and sets *at if it is stapled. */
 static int from_files(const struct as_refresh_env *e, struct as_cert *c, time_t now, time_t *at)
 {
-    if (!as_config()->ocsp_files || atomic_load_explicit(&c->ocsp_files, memory_order_acquire) == NULL)
+    if (!as_config()->ocsp_files ||
+        atomic_load_explicit(&c->ocsp_files, memory_order_acquire) == NULL)
         return 0;
     time_t held_this = 0;
     if (as_slot_expires(c->slot, &held_this) <= now)
@@ -279,12 +289,7 @@ static int from_files(const struct as_refresh_env *e, struct as_cert *c, time_t 
     const char *path;
     if (!as_ocsp_file_fresher(c, now, &p, held_this, &der, &len, &v, &path))
         return 0;
-    int stored = publish(c, der, len, &v, 0) == AS_PUBLISHED;
-    free(der);
-    if (!stored)
-        return 0;
-    *at = published(e, c, now, &v, path);
-    return 1;
+    return take(e, c, now, der, len, &v, path, at);
 }
 
 time_t as_refresh_once(struct as_cert *c, const struct as_refresh_env *e, int *attempted)
@@ -312,8 +317,8 @@ time_t as_refresh_once(struct as_cert *c, const struct as_refresh_env *e, int *a
             c->issuer_missing_logged = 1;
             c->failures++;
             as_report_failed(c, AS_FAIL_ISSUER, "issuer not found");
-            return as_next_retry(now, c->failures, as_config()->retry_min, as_config()->retry_max, 0,
-                                 e->uniform());
+            return as_next_retry(now, c->failures, as_config()->retry_min,
+                                 as_config()->retry_max, 0, e->uniform());
         }
         char iname[256];
         X509_NAME_oneline(X509_get_subject_name(c->issuer), iname, sizeof(iname));

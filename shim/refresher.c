@@ -126,7 +126,8 @@ static void *run(void *arg)
 
         int attempted = 0;
         guard_enter();
-        time_t next = as_process_stopping() ? 0 : as_refresh_once(c, as_refresh_env_real(), &attempted);
+        time_t next =
+            as_process_stopping() ? 0 : as_refresh_once(c, as_refresh_env_real(), &attempted);
         guard_leave();
 
         as_registry_lock();

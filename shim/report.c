@@ -385,8 +385,9 @@ static void *reporter(void *arg)
             char *sbuf = NULL, *mbuf = NULL;
             size_t slen = 0, mlen = 0;
             render(do_status, do_metrics, &sbuf, &slen, &mbuf, &mlen);
-            if (sbuf != NULL && write_file(as_config()->cache_dir, "AUTOSTAPLE_CACHE_DIR", status_name,
-                                           sbuf, slen, status_warned, sizeof(status_warned)))
+            if (sbuf != NULL && write_file(as_config()->cache_dir, "AUTOSTAPLE_CACHE_DIR",
+                                           status_name, sbuf, slen, status_warned,
+                                           sizeof(status_warned)))
                 status_written = me;
             if (mbuf != NULL && write_file(as_config()->metrics_dir, "AUTOSTAPLE_METRICS_DIR",
                                            metrics_name, mbuf, mlen, metrics_warned,

@@ -4,9 +4,9 @@
  * AUTOSTAPLE_METRICS_DIR (metrics.c).
  *
  * The refresher reports events (as_report_*: requests, publications,
- * failures) into per-certificate records under the report lock (nothing
- * else is taken while it is held but the thread birth lock, thread.h, to
- * start the reporter; lock_order.h has the order).  A reporter thread of its own, started with the first fetch
+ * failures) into per-certificate records under the report lock (under
+ * which the slots are read and the reporter started: lock_order.h has the
+ * order).  A reporter thread of its own, started with the first fetch
  * thread of a process, writes the files: the status file when something
  * changed, at most once a second; the metrics every AUTOSTAPLE_METRICS_INTERVAL.
  * Both through a temporary file and a rename, mode 0644; both removed at

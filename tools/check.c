@@ -292,11 +292,12 @@ static int find_responder(X509 *leaf, const struct args *a, char url[AS_MAX_URL]
 {
     char aia_ocsp[AS_MAX_URL];
     as_aia_urls(leaf, aia_ocsp, ca_issuers);
-    const char *from = a->responder != NULL  ? "--responder"
-                       : as_config()->responder[0] ? "AUTOSTAPLE_RESPONDER"
-                                             : "the certificate's AIA";
+    const char *configured = as_config()->responder;
+    const char *from = a->responder != NULL ? "--responder"
+                       : configured[0]      ? "AUTOSTAPLE_RESPONDER"
+                                            : "the certificate's AIA";
     snprintf(url, AS_MAX_URL, "%s", a->responder ? a->responder
-                                    : as_config()->responder[0] ? as_config()->responder : aia_ocsp);
+                                    : configured[0] ? configured : aia_ocsp);
     if (url[0] == '\0') {
         char why[700];
         as_aia_explain(leaf, NID_ad_OCSP, why, sizeof(why));
