@@ -18,6 +18,8 @@
 #include "issuer.h"
 #include "log.h"
 #include "ocsp_file.h"
+#include "own_dir.h"
+#include "persist.h"
 #include "refresher.h"
 #include "report.h"
 #include "status_cb.h"
@@ -154,6 +156,8 @@ static void at_fork_prepare(void)
     as_registry_prepare();
     as_pool_prepare();
     as_report_prepare();
+    as_persist_prepare();
+    as_own_dir_prepare();
     as_object_map_prepare();
     as_thread_prepare();
 }
@@ -162,6 +166,8 @@ static void at_fork_parent(void)
 {
     as_thread_parent();
     as_object_map_parent();
+    as_own_dir_parent();
+    as_persist_parent();
     as_report_parent();
     as_pool_parent();
     as_registry_parent();
@@ -173,6 +179,8 @@ static void at_fork_child(void)
 {
     as_thread_child();
     as_object_map_child();
+    as_own_dir_child();
+    as_persist_child();
     as_report_child();
     as_pool_child();
     as_registry_child();
@@ -183,7 +191,7 @@ static void at_fork_child(void)
 
 static void activate(void)
 {
-    struct as_config cfg;
+    static struct as_config cfg; /* (6 KB: not on the application's stack) */
     as_config_load(&cfg, real_getenv, hold_warning);
     as_config_use(&cfg);
     as_config_unknown(environ, hold_warning);

@@ -37,7 +37,9 @@ int as_lock_order_conflict(unsigned held_ranks, enum as_lock_rank rank)
 }
 
 #if AS_LOCK_CHECKED
-static __thread unsigned held; /* the ranks this thread holds */
+/* The ranks this thread holds.  (Thread-local in a dlopen'ed object: its
+ * first use on a thread allocates, in checked builds only.) */
+static __thread unsigned held;
 
 /* A lock taken out of order: said on stderr, and the process stops. */
 static void violated(enum as_lock_rank rank, int holding)
@@ -80,5 +82,19 @@ void as_unlock(pthread_mutex_t *m, enum as_lock_rank rank)
 {
     held &= ~(1u << rank);
     pthread_mutex_unlock(m);
+}
+
+int as_lock_wait(pthread_cond_t *cv, pthread_mutex_t *m, enum as_lock_rank rank,
+                 const struct timespec *until)
+{
+    held &= ~(1u << rank);
+    int r = until != NULL ? pthread_cond_timedwait(cv, m, until) : pthread_cond_wait(cv, m);
+    held |= 1u << rank;
+    return r;
+}
+
+void as_lock_kept(enum as_lock_rank rank)
+{
+    held &= ~(1u << rank);
 }
 #endif

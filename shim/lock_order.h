@@ -36,13 +36,19 @@ enum as_lock_rank {
  * the absolute CLOCK_REALTIME time *until (pthread_mutex_timedlock's
  * result: ETIMEDOUT then, and m is not held).  as_lock_wait waits on cv
  * with m held, until *until if it is not NULL; m is held again on return,
- * as before: the order is unchanged.  Unchecked builds inline them to the
- * pthread calls (a handshake takes a slot's lock: no cost added there). */
+ * and is not held meanwhile (a signal handler on that thread may take it).
+ * as_lock_kept: the lock of that rank, held by this thread, stays held for
+ * the rest of the process's life (the fork guard at exit) and orders
+ * nothing more.  Unchecked builds inline these to the pthread calls (a
+ * handshake takes a slot's lock: no cost added there). */
 #if AS_SANITIZED || defined(AS_CHECK_LOCKS)
 #define AS_LOCK_CHECKED 1
 int as_lock(pthread_mutex_t *m, enum as_lock_rank rank);
 void as_unlock(pthread_mutex_t *m, enum as_lock_rank rank);
 int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank, const struct timespec *until);
+int as_lock_wait(pthread_cond_t *cv, pthread_mutex_t *m, enum as_lock_rank rank,
+                 const struct timespec *until);
+void as_lock_kept(enum as_lock_rank rank);
 #else
 #define AS_LOCK_CHECKED 0
 static inline int as_lock(pthread_mutex_t *m, enum as_lock_rank rank)
@@ -61,13 +67,17 @@ static inline int as_lock_until(pthread_mutex_t *m, enum as_lock_rank rank,
     (void)rank;
     return pthread_mutex_timedlock(m, until);
 }
-#endif
 static inline int as_lock_wait(pthread_cond_t *cv, pthread_mutex_t *m, enum as_lock_rank rank,
                                const struct timespec *until)
 {
     (void)rank;
     return until != NULL ? pthread_cond_timedwait(cv, m, until) : pthread_cond_wait(cv, m);
 }
+static inline void as_lock_kept(enum as_lock_rank rank)
+{
+    (void)rank;
+}
+#endif
 
 /* The rule itself: may a thread holding the ranks in held (bit r for rank
  * r) take rank?  Returns -1 if so, else the held rank that forbids it. */

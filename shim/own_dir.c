@@ -82,3 +82,18 @@ int as_own_dir_open(const char *dir, const char *var)
     forget(dir);
     return fd;
 }
+
+void as_own_dir_prepare(void)
+{
+    as_lock(&memo.lock, AS_LOCK_OWN_DIR);
+}
+
+void as_own_dir_parent(void)
+{
+    as_unlock(&memo.lock, AS_LOCK_OWN_DIR);
+}
+
+void as_own_dir_child(void)
+{
+    as_unlock(&memo.lock, AS_LOCK_OWN_DIR);
+}

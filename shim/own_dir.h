@@ -16,4 +16,11 @@
  * said why (once). */
 int as_own_dir_open(const char *dir, const char *var);
 
+/* pthread_atfork handlers (core.c): the lock of the problems said, which
+ * the reporter thread takes at every write, is not copied held into a
+ * child (whose first directory opened would wait for it forever). */
+void as_own_dir_prepare(void);
+void as_own_dir_parent(void);
+void as_own_dir_child(void);
+
 #endif

@@ -21,25 +21,42 @@
 
 #define MAX_FILE 65535
 
+/* The last problem said (warn_once), under warn_lock. */
+static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_warning[512];
+
 /* Warn once per distinct problem: the same failure at every refresh would
  * drown the log. */
 static void warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn_once(const char *fmt, ...)
 {
-    static char last[512];
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    as_lock(&lock, AS_LOCK_PERSIST_LOG);
-    int repeat = strcmp(msg, last) == 0;
+    as_lock(&warn_lock, AS_LOCK_PERSIST_LOG);
+    int repeat = strcmp(msg, last_warning) == 0;
     if (!repeat)
-        snprintf(last, sizeof(last), "%s", msg);
-    as_unlock(&lock, AS_LOCK_PERSIST_LOG);
+        snprintf(last_warning, sizeof(last_warning), "%s", msg);
+    as_unlock(&warn_lock, AS_LOCK_PERSIST_LOG);
     if (!repeat)
         as_log(AS_WARN, "%s", msg);
+}
+
+void as_persist_prepare(void)
+{
+    as_lock(&warn_lock, AS_LOCK_PERSIST_LOG);
+}
+
+void as_persist_parent(void)
+{
+    as_unlock(&warn_lock, AS_LOCK_PERSIST_LOG);
+}
+
+void as_persist_child(void)
+{
+    as_unlock(&warn_lock, AS_LOCK_PERSIST_LOG);
 }
 
 static void file_name_ext(const unsigned char fp[32], const char *ext, char name[80])

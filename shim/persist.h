@@ -36,4 +36,10 @@ void as_persist_drop(const unsigned char fp[32]);
 int as_persist_lock(const unsigned char fp[32]);
 void as_persist_unlock(int lock);
 
+/* pthread_atfork handlers (core.c): the lock of the last warning, which
+ * an application thread may hold (a warm start), is not copied held. */
+void as_persist_prepare(void);
+void as_persist_parent(void);
+void as_persist_child(void);
+
 #endif

@@ -18,7 +18,6 @@
 #include "config.h"
 #include "issuer.h"
 #include "log.h"
-#include "metrics.h"
 #include "ocsp_file.h"
 #include "ocsp_request.h"
 #include "ocsp_verify.h"

@@ -249,5 +249,6 @@ void as_refresher_stop(void)
     for (int i = 0; i < n; i++)
         if (!pthread_equal(ending[i], pthread_self()))
             pthread_timedjoin_np(ending[i], NULL, &until);
-    as_lock_until(&fork_guard, AS_LOCK_FORK_GUARD, &until);
+    if (as_lock_until(&fork_guard, AS_LOCK_FORK_GUARD, &until) == 0)
+        as_lock_kept(AS_LOCK_FORK_GUARD); /* (a later exit handler may still fork) */
 }

@@ -7,6 +7,7 @@
 #include "lock_order.c"
 
 #include <signal.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "certs.h"
@@ -81,6 +82,44 @@ static void pool_twice(void)
     as_lock(&other, AS_LOCK_POOL);
 }
 
+/* A lock kept for the rest of the process (the fork guard at exit)
+ * orders nothing more: a lock above it may still be taken. */
+static void kept_then_above(void)
+{
+    as_lock(&report_like, AS_LOCK_REPORT);
+    as_lock_kept(AS_LOCK_REPORT);
+    as_lock(&pool_like, AS_LOCK_POOL);
+    as_unlock(&pool_like, AS_LOCK_POOL);
+}
+
+/* While a thread waits on a condition its lock is free: a signal handler
+ * on that thread may take a lock above it (an exit() there takes the
+ * registry). */
+static void take_pool_in_handler(int sig)
+{
+    (void)sig;
+    as_lock(&pool_like, AS_LOCK_POOL);
+    as_unlock(&pool_like, AS_LOCK_POOL);
+}
+
+static void handler_during_wait(void)
+{
+    static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    signal(SIGALRM, take_pool_in_handler);
+    struct itimerval in_50ms = { { 0, 0 }, { 0, 50000 } };
+    setitimer(ITIMER_REAL, &in_50ms, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 300000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    as_lock(&report_like, AS_LOCK_REPORT);
+    as_lock_wait(&cv, &report_like, AS_LOCK_REPORT, &until);
+    as_unlock(&report_like, AS_LOCK_REPORT);
+}
+
 int main(void)
 {
     /* The rule. */
@@ -115,6 +154,13 @@ int main(void)
     st = in_child(pool_twice, err, sizeof(err));
     ok(WIFSIGNALED(st) && strstr(err, "taking the pool lock while holding the pool lock") != NULL,
        "two locks of one rank at once: stopped");
+    st = in_child(kept_then_above, err, sizeof(err));
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a lock kept for good orders nothing more");
+    st = in_child(handler_during_wait, err, sizeof(err));
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+       "a signal handler during a condition wait may take a lock above the one waited with");
+    if (err[0] != '\0')
+        printf("#   stderr: %s\n", err);
 #if AS_SANITIZED
     st = in_child(registry_under_pool, err, sizeof(err));
     ok(WIFSIGNALED(st) && strstr(err, "taking the registry lock while holding the pool lock") != NULL,
