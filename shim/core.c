@@ -15,6 +15,7 @@
 #include "certs.h"
 #include "config.h"
 #include "core.h"
+#include "fetch.h"
 #include "issuer.h"
 #include "log.h"
 #include "ocsp_file.h"
@@ -177,6 +178,7 @@ static void at_fork_parent(void)
 
 static void at_fork_child(void)
 {
+    as_fetch_child();
     as_thread_child();
     as_object_map_child();
     as_own_dir_child();

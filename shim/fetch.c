@@ -3,11 +3,13 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -81,6 +83,53 @@ static void load_curl(void)
     curl_ready = 1;
 }
 
+/* The sockets of the exchanges under way (fd + 1; 0: a free place).  A
+ * fork copies them into the child, where no thread of ours carries the
+ * exchange on: held open there, a connection would outlive the parent's
+ * end of it, and a responder that serves one connection at a time would
+ * wait on it for as long as the child lives.  as_fetch_child closes them.
+ * libcurl opens and closes them in a step of the exchange, which never
+ * overlaps a fork (the fork guard), so the child's copy of this table and
+ * of its descriptors agree. */
+#define MAX_SOCKETS 256
+static atomic_int open_sockets[MAX_SOCKETS];
+
+/* Every socket libcurl opens for us is close-on-exec from its creation: a
+ * program the server executes meanwhile (a CGI, a piped logger) must not
+ * inherit the connection to the responder.  And it is noted, for a fork. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    (void)arg;
+    (void)purpose;
+    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    for (int i = 0; fd >= 0 && i < MAX_SOCKETS; i++) {
+        int none = 0;
+        if (atomic_compare_exchange_strong(&open_sockets[i], &none, fd + 1))
+            break;
+    }
+    return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+static int close_socket(void *arg, curl_socket_t fd)
+{
+    (void)arg;
+    for (int i = 0; i < MAX_SOCKETS; i++) {
+        int mine = fd + 1;
+        if (atomic_compare_exchange_strong(&open_sockets[i], &mine, 0))
+            break;
+    }
+    return close(fd);
+}
+
+void as_fetch_child(void)
+{
+    for (int i = 0; i < MAX_SOCKETS; i++) {
+        int fd = atomic_exchange(&open_sockets[i], 0);
+        if (fd > 0)
+            close(fd - 1);
+    }
+}
+
 struct sink {
     struct as_http *res;
     size_t cap;
@@ -102,16 +151,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     s->res->body = grown;
     s->res->len += add;
     return add;
-}
-
-/* Every socket libcurl opens for us is close-on-exec from its creation: a
- * program the server executes meanwhile (a CGI, a piped logger) must not
- * inherit the connection to the responder. */
-static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    (void)arg;
-    (void)purpose;
-    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
 static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -191,6 +230,8 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
 
     curl.easy_setopt(h, CURLOPT_URL, url);
     curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl.easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
     curl.easy_setopt(h, CURLOPT_TIMEOUT, timeout);
     curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
     curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -203,7 +244,6 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
     curl.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
     curl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl.easy_setopt(h, CURLOPT_ERRORBUFFER, res->detail); /* CURL_ERROR_SIZE bytes */
-    curl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     /* AUTOSTAPLE_PROXY: the library's own proxy, whatever the server's
      * http_proxy says; "direct": none at all.  Unset, libcurl's variables
      * (http_proxy, https_proxy, no_proxy) apply. */

@@ -50,4 +50,9 @@ int as_fetch(const char *url, const unsigned char *post, size_t postlen,
 int as_fetch_ocsp(const char *responder, const char *get_url, const unsigned char *req,
                   size_t reqlen, long timeout, const atomic_int *stop, struct as_http *res);
 
+/* pthread_atfork child handler (core.c): closes the child's copies of the
+ * sockets of exchanges under way in the parent (no thread carries them on
+ * here), so that they do not hold the parent's connections open. */
+void as_fetch_child(void);
+
 #endif

@@ -28,7 +28,8 @@
  *   html       200 text/html page
  *   garbage    200 with 2000 random bytes
  *   big        200 with -size bytes (default 100 MB), streamed
- *   hang       read the request, never answer, keep the socket open
+ *   hang       read the request, never answer; print "hang: METHOD PATH closed by
+ *              the client" once the client's end closes
  *   slow       200 then one body byte per second (Content-Length -size, default 3600)
  *   reset      close with RST without answering
  *   redirect   302 to its own URL (an endless loop)
@@ -694,9 +695,16 @@ static void *conn_thread(void *arg)
         }
         break;
     }
-    case M_HANG:
-        for (;;)
-            pause();
+    case M_HANG: {
+        /* Never answer; say on stdout when the client's end of the
+         * connection closes (every process holding it has let go). */
+        char c;
+        while (read(fd, &c, 1) > 0)
+            ;
+        printf("hang: %s %s closed by the client\n", r->method, r->path);
+        fflush(stdout);
+        break;
+    }
     case M_SLOW: {
         long long left = opt.size_set ? opt.size : 3600;
 

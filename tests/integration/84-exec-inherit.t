@@ -4,6 +4,10 @@
 # responder is close-on-exec from its creation.  The fixture executes a shell
 # after each connection it serves, which lists the descriptors it got; the
 # responder hangs, so the fetch's connection is open meanwhile.
+# And a process the server forks meanwhile (its workers) lets go of its copy
+# of that connection at once: when the fetch gives up, the connection closes
+# (a responder that serves one connection at a time, as `openssl ocsp` does,
+# would otherwise wait on it for as long as the workers live).
 . "$AS_SRC/tests/lib.sh"
 
 # Under a sanitizer a fork waits for the fetch to end (the fork guard is kept
@@ -47,4 +51,19 @@ for scheme in http https; do
     stop_bg "exec-$scheme"
     stop_bg "hang-$scheme"
 done
+
+# Workers forked while the first fetch hangs (the start-up wait runs out
+# after 1 s); the fetch gives up after 3 s and is not tried again for a
+# minute.  The responder sees the connection close then, not when the
+# workers end (60 s).
+start_fake hang-fork 0 hang
+start_fixture_server forking AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" \
+    AUTOSTAPLE_STARTUP_WAIT=1 AUTOSTAPLE_TIMEOUT=3 AUTOSTAPLE_RETRY_MIN=60 \
+    -max-seconds 60 "${FIXTURE_RSA[@]}" -prefork 2
+check "the workers are forked while the fetch is under way" \
+    wait_for_log "$T/forking.log" 'first OCSP fetches still running' 5
+check "the connection closes when the fetch gives up: the workers hold no copy of it" \
+    wait_for_log "$T/hang-fork.log" '^hang: .* closed by the client' 8
+stop_bg forking
+stop_bg hang-fork
 done_testing
