@@ -328,7 +328,10 @@ ocsp_set_index() {
 # start_openssl_ocsp PORT INDEX: OpenSSL's own responder (`openssl ocsp
 # -port`), signing as inter.  OpenSSL 3.0 binds it to every address, so it runs
 # under loopback_bind.so, which pins it to 127.0.0.1.  Ready on return (its
-# "waiting" line; never probe its port: an empty connection can wedge it).
+# "waiting" line; never probe its port: an empty connection wedges it for
+# good, even with -timeout or -multi, as a client that exits just after
+# connecting does: servers under test that may exit mid-fetch want
+# start_ocsp_responder).
 # Pid in OPENSSL_OCSP_PID.  No request log: use start_ocsp_responder for that.
 start_openssl_ocsp() {
     local port=$1 name=openssl-ocsp-$1

@@ -146,8 +146,13 @@ works() {
 # maps_library PID: the process has the library mapped.
 maps_library() { grep -q libautostaple "/proc/$1/maps" 2>/dev/null; }
 
-# The responder the certificates name (AIA): a real openssl ocsp.
-start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
+# The responder the certificates name (AIA): OpenSSL's own answers (openssl
+# ocsp, run per request), a connection each.  Not `openssl ocsp -port`: the
+# recipes' configuration tests (nginx -t, apache2 -t) exit within a second,
+# and one that exits just after its fetch connected leaves an empty
+# connection, which stops that responder for good (79 failed so 1 run in 6
+# on Debian 13 and once in a CI's ASan run; a real responder serves on).
+start_ocsp_responder "$OCSP_PORT" "$AS_PKI/index.txt"
 
 # ---------------------------------------------------------------- nginx
 if [ -x /usr/sbin/nginx ] && [ -f /lib/systemd/system/nginx.service ]; then
