@@ -32,10 +32,40 @@ TEST_TOOLS := $(BUILD)/tests/mkresp $(BUILD)/tests/fakeresponder $(BUILD)/tests/
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%) $(BUILD)/tests/unit/verify_tool
 
-.PHONY: FORCE all deps check check-asan check-tsan check-trixie deb demo test-tools fuzz check-fuzz bench \
+.PHONY: FORCE all core-1.1 openssl11 deps check check-asan check-tsan check-trixie deb demo test-tools fuzz check-fuzz bench \
         bench-tools install uninstall clean
 
-all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple
+all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostaple core-1.1
+
+# The core for programs using OpenSSL 1.1: the same sources, built against
+# OpenSSL 1.1.1's headers and linked to libssl.so.1.1.  Those come from
+# Debian 11's packages (libssl-dev, libssl1.1), which mk/openssl11.sh
+# downloads and unpacks into OPENSSL11 (`make openssl11`; `make check` does
+# it).  Without them this core is skipped, with a note: OpenSSL 1.1
+# programs are then left alone (preload.c logs why).
+OPENSSL11  ?= build/debian11
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+OSSL11_CFLAGS := -I$(OPENSSL11)/usr/include -I$(OPENSSL11)/usr/include/$(MULTIARCH)
+OSSL11_LIB := $(OPENSSL11)/usr/lib/$(MULTIARCH)
+CORE11_OBJ := $(CORE_SRC:shim/%.c=$(BUILD)/obj-1.1/%.o)
+
+ifneq ($(wildcard $(OPENSSL11)/usr/include/openssl/ssl.h),)
+core-1.1: $(BUILD)/libautostaple-core-1.1.so
+else
+core-1.1:
+	@echo "make: skipped $(BUILD)/libautostaple-core-1.1.so (stapling for programs using OpenSSL 1.1): no OpenSSL 1.1.1 headers in $(OPENSSL11); 'make openssl11' fetches them"
+endif
+
+openssl11:
+	@mk/openssl11.sh $(OPENSSL11)
+
+$(BUILD)/obj-1.1/%.o: shim/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(OSSL11_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/libautostaple-core-1.1.so: $(CORE11_OBJ) shim/core.map
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $(CORE11_OBJ) -Wl,--version-script=shim/core.map \
+	    -Wl,-soname,libautostaple-core-1.1.so -Wl,-z,defs -Wl,-z,now -L$(OSSL11_LIB) -lssl -lcrypto -ldl -lpthread
 
 deps:
 	@mk/deps.sh build
@@ -92,6 +122,33 @@ $(BUILD)/tests/mkresp: tests/helpers/mkresp.c $(HELPER_H) | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto
 $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
+# The same fixture server against Debian 11's OpenSSL 1.1.1 (RUNPATH to it),
+# and against a copy of it without symbol versions (tests/helpers/
+# unversion.py: a vendor's build); the TLS plugin for each ABI.  Only with
+# OPENSSL11 there (core-1.1 above).
+OSSL11_TEST_TOOLS := $(BUILD)/tests/fixture_server-1.1 $(BUILD)/tests/fixture_server-1.1u \
+                     $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so
+UNVERSIONED11 := $(BUILD)/tests/unversioned-1.1
+$(BUILD)/tests/fixture_server-1.1: tests/servers/fixture_server.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -o $@ $< -L$(OSSL11_LIB) \
+	    -Wl,-rpath,$(abspath $(OSSL11_LIB)) -lssl -lcrypto -lpthread
+$(UNVERSIONED11)/libssl.so.1.1 $(UNVERSIONED11)/libcrypto.so.1.1: $(UNVERSIONED11)/%: \
+        tests/helpers/unversion.py | $(BUILD)/obj
+	@mkdir -p $(@D)
+	python3 tests/helpers/unversion.py $(OSSL11_LIB)/$* $@
+	ln -sf $* $(basename $(basename $@))
+$(BUILD)/tests/fixture_server-1.1u: tests/servers/fixture_server.c $(UNVERSIONED11)/libssl.so.1.1 \
+        $(UNVERSIONED11)/libcrypto.so.1.1
+	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -o $@ $< -L$(UNVERSIONED11) \
+	    -Wl,-rpath,$(abspath $(UNVERSIONED11)) -lssl -lcrypto -lpthread
+$(BUILD)/tests/tls_plugin-3.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 -shared -fPIC -o $@ $< -lssl -lcrypto -lpthread
+$(BUILD)/tests/tls_plugin-1.1.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
+	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -shared -fPIC -o $@ $< -L$(OSSL11_LIB) \
+	    -Wl,-rpath,$(abspath $(OSSL11_LIB)) -lssl -lcrypto -lpthread
+ifneq ($(wildcard $(OPENSSL11)/usr/include/openssl/ssl.h),)
+TEST_TOOLS += $(OSSL11_TEST_TOOLS)
+endif
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(HELPER_H) $(BUILD)/libascore.a
 	$(CC) $(ALL_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
 
@@ -99,8 +156,9 @@ test-tools: $(TEST_TOOLS) $(UNIT_BIN)
 
 check:
 	@mk/deps.sh check
+	@mk/openssl11.sh $(OPENSSL11)
 	@$(MAKE) --no-print-directory all test-tools
-	@BUILD=$(BUILD) SANITIZE="$(SANITIZE)" tests/run-suite.sh
+	@BUILD=$(BUILD) SANITIZE="$(SANITIZE)" OPENSSL11=$(OPENSSL11) tests/run-suite.sh
 
 # The whole suite with the library built under AddressSanitizer and UBSan.
 check-asan:

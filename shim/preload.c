@@ -5,9 +5,10 @@
  *
  * Each hook calls the real function first and, if it succeeded on a context
  * that can be a server, tells the core (boundary.h).  The core is loaded on
- * the first such context.  A thread-local flag lets the core's own calls pass
- * straight through.  The exported names are versioned OPENSSL_3.0.0 by
- * preload.map, so programs linked against OpenSSL 1.1 never bind to them.
+ * the first such context: libautostaple-core.so for a program using OpenSSL
+ * 3, libautostaple-core-1.1.so for one using OpenSSL 1.1 (the hooks are
+ * exported under both ABIs' symbol versions; see "Two OpenSSL ABIs" below).
+ * A thread-local flag lets the core's own calls pass straight through.
  * BIO_new_file is hooked too, only to note, per thread, the files a server
  * reads its certificate from (for "<file>.ocsp", ocsp_file.h).
  */
@@ -29,70 +30,113 @@
 
 #define AS_EXPORT __attribute__((visibility("default")))
 
-/* Real OpenSSL entry points: one typed slot each, bound once. */
-static struct {
-    SSL_CTX *(*SSL_CTX_new)(const SSL_METHOD *);
-    SSL_CTX *(*SSL_CTX_new_ex)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *);
-    int (*SSL_CTX_use_certificate)(SSL_CTX *, X509 *);
-    int (*SSL_CTX_use_certificate_file)(SSL_CTX *, const char *, int);
-    int (*SSL_CTX_use_certificate_chain_file)(SSL_CTX *, const char *);
-    int (*SSL_CTX_use_certificate_ASN1)(SSL_CTX *, int, const unsigned char *);
-    int (*SSL_use_certificate)(SSL *, X509 *);
-    int (*SSL_use_certificate_file)(SSL *, const char *, int);
-    int (*SSL_use_certificate_chain_file)(SSL *, const char *);
-    int (*SSL_use_certificate_ASN1)(SSL *, const unsigned char *, int);
-    int (*SSL_CTX_use_cert_and_key)(SSL_CTX *, X509 *, EVP_PKEY *, STACK_OF(X509) *, int);
-    int (*SSL_use_cert_and_key)(SSL *, X509 *, EVP_PKEY *, STACK_OF(X509) *, int);
-    const SSL_METHOD *(*SSL_CTX_get_ssl_method)(const SSL_CTX *);
-    SSL_CTX *(*SSL_get_SSL_CTX)(const SSL *);
-} real_fn;
-static struct as_real real_ctrl;            /* shared with the core */
-static const SSL_METHOD *client_methods[12]; /* client-only methods */
+/* ------------------------------------------------------------------------
+ * Two OpenSSL ABIs.  A program linked against OpenSSL 3 asks for the
+ * hooked names at version OPENSSL_3.0.0, one linked against OpenSSL 1.1 at
+ * OPENSSL_1_1_0 (OPENSSL_1_1_1 for the cert-and-key calls): each name is
+ * defined here twice, once per version (HOOK below), and each definition
+ * belongs to a family of hooks with its own real functions.  A program
+ * linked against a libssl with no symbol versions (vendor builds often have
+ * none) asks for no version and is given one of the two (glibc: the oldest
+ * version, else the default one); so a family never assumes its ABI from
+ * its version: it asks the library that defines the real SSL_CTX_new for
+ * its OpenSSL_version_num.
+ *
+ * Each ABI has its own core object (libautostaple-core.so for 3,
+ * libautostaple-core-1.1.so for 1.1, built against that ABI's headers),
+ * loaded beside this file.  A process gets one core: the ABI of its first
+ * server-capable context.  A process that serves TLS through both (a plugin
+ * host) staples only that ABI's contexts and says once that it leaves the
+ * other's alone; passing a context of one ABI to the other's core would
+ * crash it.
+ * ------------------------------------------------------------------------ */
+enum abi { ABI_3, ABI_1_1, ABI_COUNT, ABI_UNKNOWN = -1 };
 
-static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
-static pthread_once_t core_once = PTHREAD_ONCE_INIT;
+static const struct {
+    const char *label;     /* for the log */
+    const char *libssl;    /* the soname the core links to */
+    const char *libcrypto;
+    const char *core_file; /* beside this object */
+} abi_info[ABI_COUNT] = {
+    [ABI_3] = { "OpenSSL 3", "libssl.so.3", "libcrypto.so.3", "libautostaple-core.so" },
+    [ABI_1_1] = { "OpenSSL 1.1", "libssl.so.1.1", "libcrypto.so.1.1",
+                  "libautostaple-core-1.1.so" },
+};
+
+/* A family of hooks: the definitions of one symbol version, and the real
+ * functions they call, bound once by bind_family. */
+enum family_id { FAMILY_3, FAMILY_1_1, FAMILY_COUNT };
+struct family {
+    const char *version;      /* asked of the real libssl and libcrypto */
+    const char *version_111;  /* the same for the 1.1.1 additions */
+    enum abi nominal;         /* the ABI its version names */
+    pthread_once_t once;
+    enum abi abi;             /* what the real SSL_CTX_new's library is */
+    int unusable;             /* cannot tell servers from clients */
+    struct {
+        SSL_CTX *(*SSL_CTX_new)(const SSL_METHOD *);
+        SSL_CTX *(*SSL_CTX_new_ex)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *);
+        int (*SSL_CTX_use_certificate)(SSL_CTX *, X509 *);
+        int (*SSL_CTX_use_certificate_file)(SSL_CTX *, const char *, int);
+        int (*SSL_CTX_use_certificate_chain_file)(SSL_CTX *, const char *);
+        int (*SSL_CTX_use_certificate_ASN1)(SSL_CTX *, int, const unsigned char *);
+        int (*SSL_use_certificate)(SSL *, X509 *);
+        int (*SSL_use_certificate_file)(SSL *, const char *, int);
+        int (*SSL_use_certificate_chain_file)(SSL *, const char *);
+        int (*SSL_use_certificate_ASN1)(SSL *, const unsigned char *, int);
+        int (*SSL_CTX_use_cert_and_key)(SSL_CTX *, X509 *, EVP_PKEY *, STACK_OF(X509) *, int);
+        int (*SSL_use_cert_and_key)(SSL *, X509 *, EVP_PKEY *, STACK_OF(X509) *, int);
+        const SSL_METHOD *(*SSL_CTX_get_ssl_method)(const SSL_CTX *);
+        SSL_CTX *(*SSL_get_SSL_CTX)(const SSL *);
+    } fn;
+    struct as_real ctrl;                 /* handed to the core */
+    const SSL_METHOD *client_methods[12]; /* client-only methods */
+    /* BIO_new_file, bound on its own: a process may use libcrypto long
+     * before it loads libssl. */
+    pthread_once_t bio_once;
+    BIO *(*BIO_new_file)(const char *, const char *);
+};
+static struct family families[FAMILY_COUNT] = {
+    [FAMILY_3] = { .version = "OPENSSL_3.0.0", .version_111 = "OPENSSL_3.0.0",
+                   .nominal = ABI_3, .once = PTHREAD_ONCE_INIT,
+                   .bio_once = PTHREAD_ONCE_INIT },
+    [FAMILY_1_1] = { .version = "OPENSSL_1_1_0", .version_111 = "OPENSSL_1_1_1",
+                     .nominal = ABI_1_1, .once = PTHREAD_ONCE_INIT,
+                     .bio_once = PTHREAD_ONCE_INIT },
+};
+
+/* The cores, one per ABI, each loaded at most once (load_core). */
+static struct {
+    pthread_once_t once;
+    const struct as_core *_Atomic core;
+    pthread_once_t refused_once; /* the note that this ABI is left alone */
+} cores[ABI_COUNT] = { { PTHREAD_ONCE_INIT, NULL, PTHREAD_ONCE_INIT },
+                       { PTHREAD_ONCE_INIT, NULL, PTHREAD_ONCE_INIT } };
+static atomic_int process_abi = ABI_UNKNOWN; /* the ABI this process staples */
+static __thread struct family *loading_for;  /* load_core's caller's family */
+
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static int disabled;
-static const struct as_core *_Atomic core; /* set once by load_core */
 static char self_dir[PATH_MAX];
+static void *self_base; /* where this object is mapped */
 static __thread int in_shim __attribute__((tls_model("initial-exec")));
+
+static void say(const char *level, const char *fmt, const char *a, const char *b)
+{
+    char msg[PATH_MAX + 256], line[PATH_MAX + 320];
+    snprintf(msg, sizeof(msg), fmt, a, b);
+    int n = snprintf(line, sizeof(line), "autostaple[%d]: %s: %s\n", (int)getpid(), level, msg);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
 
 static void die(const char *what)
 {
-    char line[256];
-    int n = snprintf(line, sizeof(line),
-                     "autostaple[%d]: error: cannot find the real %s; aborting\n",
-                     (int)getpid(), what);
-    if (n > 0)
-        (void)!write(STDERR_FILENO, line, (size_t)n);
+    say("error", "cannot find the real %s%s; aborting", what, "");
     abort();
 }
 
-/* The next definition of NAME, of symbol version VERSION, after ours:
- * normally libssl.so.3 in the global scope; failing that, a libssl.so.3
- * already loaded with RTLD_LOCAL. */
-static void *find_next_version(const char *name, const char *version, void *self)
-{
-    void *p = dlvsym(RTLD_NEXT, name, version);
-    if (p == NULL) {
-        void *h = dlopen("libssl.so.3", RTLD_LAZY | RTLD_NOLOAD);
-        if (h != NULL) {
-            p = dlvsym(h, name, version);
-            dlclose(h);
-        }
-    }
-    return p == self ? NULL : p;
-}
-
-/* Every function hooked here is OpenSSL 3.0's, and keeps that version up
- * to 3.5. */
-static void *find_next(const char *name, void *self)
-{
-    return find_next_version(name, "OPENSSL_3.0.0", self);
-}
-
-#define BIND(slot, name) (slot) = (__typeof__(slot))find_next(#name, (void *)name)
-
-static void bind_real(void)
+static void read_env(void)
 {
     /* A set-user-ID, set-group-ID or capability-raising program (reached
      * through /etc/ld.so.preload): its environment is its caller's, who
@@ -104,59 +148,124 @@ static void bind_real(void)
     if (v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
                       strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0))
         disabled = 1;
+}
 
-    BIND(real_fn.SSL_CTX_new, SSL_CTX_new);
-    BIND(real_fn.SSL_CTX_new_ex, SSL_CTX_new_ex);
-    BIND(real_fn.SSL_CTX_use_certificate, SSL_CTX_use_certificate);
-    BIND(real_fn.SSL_CTX_use_certificate_file, SSL_CTX_use_certificate_file);
-    BIND(real_fn.SSL_CTX_use_certificate_chain_file, SSL_CTX_use_certificate_chain_file);
-    BIND(real_fn.SSL_CTX_use_certificate_ASN1, SSL_CTX_use_certificate_ASN1);
-    BIND(real_fn.SSL_use_certificate, SSL_use_certificate);
-    BIND(real_fn.SSL_use_certificate_file, SSL_use_certificate_file);
-    BIND(real_fn.SSL_use_certificate_chain_file, SSL_use_certificate_chain_file);
-    BIND(real_fn.SSL_use_certificate_ASN1, SSL_use_certificate_ASN1);
-    BIND(real_fn.SSL_CTX_use_cert_and_key, SSL_CTX_use_cert_and_key);
-    BIND(real_fn.SSL_use_cert_and_key, SSL_use_cert_and_key);
-    BIND(real_ctrl.SSL_CTX_callback_ctrl, SSL_CTX_callback_ctrl);
-    BIND(real_ctrl.SSL_CTX_ctrl, SSL_CTX_ctrl);
-    BIND(real_ctrl.SSL_ctrl, SSL_ctrl);
-    real_fn.SSL_CTX_get_ssl_method = find_next("SSL_CTX_get_ssl_method", NULL);
-    real_fn.SSL_get_SSL_CTX = find_next("SSL_get_SSL_CTX", NULL);
+/* The next definition of NAME after this object: at VERSION in the global
+ * scope; failing that, in SONAME loaded with RTLD_LOCAL (a plugin's
+ * libssl); failing that, with no version (a libssl built without them;
+ * glibc also matches a versioned request to an unversioned definition). */
+static void *find_next(const char *name, const char *version, const char *soname)
+{
+    void *p = dlvsym(RTLD_NEXT, name, version);
+    if (p == NULL) {
+        void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
+        if (h != NULL) {
+            p = dlvsym(h, name, version);
+            if (p == NULL)
+                p = dlsym(h, name);
+            dlclose(h);
+        }
+    }
+    if (p == NULL)
+        p = dlsym(RTLD_NEXT, name);
+    Dl_info info;
+    if (p != NULL && dladdr(p, &info) != 0 && info.dli_fbase == self_base)
+        return NULL; /* ourselves, loaded twice: never call it */
+    return p;
+}
+
+/* The ABI of the OpenSSL that defines FN, from its OpenSSL_version_num. */
+static enum abi abi_of(void *fn)
+{
+    Dl_info info;
+    if (fn == NULL || dladdr(fn, &info) == 0 || info.dli_fname == NULL)
+        return ABI_UNKNOWN;
+    void *h = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL)
+        return ABI_UNKNOWN;
+    unsigned long (*num)(void) = (unsigned long (*)(void))dlsym(h, "OpenSSL_version_num");
+    unsigned long v = num != NULL ? num() : 0;
+    dlclose(h);
+    if (v >> 28 == 3)
+        return ABI_3;
+    if (v >> 20 == 0x101)
+        return ABI_1_1;
+    return ABI_UNKNOWN;
+}
+
+#define BIND(f, name, version) \
+    ((f)->fn.name = (__typeof__((f)->fn.name))find_next(#name, version, \
+                                                        abi_info[(f)->nominal].libssl))
+#define BIND_CTRL(f, name) \
+    ((f)->ctrl.name = (__typeof__((f)->ctrl.name))find_next(#name, (f)->version, \
+                                                            abi_info[(f)->nominal].libssl))
+
+static void bind_family(struct family *f)
+{
+    pthread_once(&env_once, read_env);
+    BIND(f, SSL_CTX_new, f->version);
+    if (f->nominal == ABI_3)
+        BIND(f, SSL_CTX_new_ex, f->version);
+    BIND(f, SSL_CTX_use_certificate, f->version);
+    BIND(f, SSL_CTX_use_certificate_file, f->version);
+    BIND(f, SSL_CTX_use_certificate_chain_file, f->version);
+    BIND(f, SSL_CTX_use_certificate_ASN1, f->version);
+    BIND(f, SSL_use_certificate, f->version);
+    BIND(f, SSL_use_certificate_file, f->version);
+    BIND(f, SSL_use_certificate_chain_file, f->version);
+    BIND(f, SSL_use_certificate_ASN1, f->version);
+    BIND(f, SSL_CTX_use_cert_and_key, f->version_111);
+    BIND(f, SSL_use_cert_and_key, f->version_111);
+    BIND(f, SSL_CTX_get_ssl_method, f->version);
+    BIND(f, SSL_get_SSL_CTX, f->version);
+    BIND_CTRL(f, SSL_CTX_callback_ctrl);
+    BIND_CTRL(f, SSL_CTX_ctrl);
+    BIND_CTRL(f, SSL_ctrl);
+    f->abi = abi_of((void *)f->fn.SSL_CTX_new);
 
     static const struct {
-        const char *name, *version;
+        const char *name;
+        int since_3_2; /* OpenSSL 3.2 and later: QUIC clients, such as
+                        * Debian 13's curl over HTTP/3 (absent before) */
     } getters[] = {
-        { "TLS_client_method", "OPENSSL_3.0.0" },
-        { "DTLS_client_method", "OPENSSL_3.0.0" },
-        { "TLSv1_2_client_method", "OPENSSL_3.0.0" },
-        { "TLSv1_1_client_method", "OPENSSL_3.0.0" },
-        { "TLSv1_client_method", "OPENSSL_3.0.0" },
-        { "DTLSv1_2_client_method", "OPENSSL_3.0.0" },
-        { "DTLSv1_client_method", "OPENSSL_3.0.0" },
-        /* OpenSSL 3.2 and later (absent before: skipped): QUIC clients,
-         * such as Debian 13's curl fetching over HTTP/3. */
-        { "OSSL_QUIC_client_method", "OPENSSL_3.2.0" },
-        { "OSSL_QUIC_client_thread_method", "OPENSSL_3.2.0" },
+        { "TLS_client_method", 0 },        { "DTLS_client_method", 0 },
+        { "TLSv1_2_client_method", 0 },    { "TLSv1_1_client_method", 0 },
+        { "TLSv1_client_method", 0 },      { "DTLSv1_2_client_method", 0 },
+        { "DTLSv1_client_method", 0 },     { "OSSL_QUIC_client_method", 1 },
+        { "OSSL_QUIC_client_thread_method", 1 },
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(getters) / sizeof(getters[0]); i++) {
-        const SSL_METHOD *(*get)(void) = (const SSL_METHOD *(*)(void))find_next_version(
-            getters[i].name, getters[i].version, NULL);
+        if (getters[i].since_3_2 && f->abi != ABI_3)
+            continue;
+        const char *version = getters[i].since_3_2 ? "OPENSSL_3.2.0" : f->version;
+        const SSL_METHOD *(*get)(void) = (const SSL_METHOD *(*)(void))find_next(
+            getters[i].name, version, abi_info[f->nominal].libssl);
         if (get != NULL)
-            client_methods[n++] = get();
+            f->client_methods[n++] = get();
     }
-    if (real_fn.SSL_CTX_get_ssl_method == NULL || real_fn.SSL_get_SSL_CTX == NULL)
-        disabled = 1; /* cannot tell servers from clients: stay out of the way */
+    /* Cannot tell servers from clients, or which core to load: stay out of
+     * the way. */
+    if (f->fn.SSL_CTX_get_ssl_method == NULL || f->fn.SSL_get_SSL_CTX == NULL ||
+        f->abi == ABI_UNKNOWN)
+        f->unusable = 1;
 }
 
-/* The real function for a hook, bound on first use; abort if it is missing,
- * since there is nothing sane to return in its place. */
-#define REAL(name) \
-    (pthread_once(&bind_once, bind_real), \
-     real_fn.name != NULL ? real_fn.name : (die(#name), real_fn.name))
-#define REAL_CTRL(name) \
-    (pthread_once(&bind_once, bind_real), \
-     real_ctrl.name != NULL ? real_ctrl.name : (die(#name), real_ctrl.name))
+static void bind_family_3(void) { bind_family(&families[FAMILY_3]); }
+static void bind_family_1_1(void) { bind_family(&families[FAMILY_1_1]); }
+
+static struct family *bound(enum family_id id)
+{
+    pthread_once(&families[id].once, id == FAMILY_3 ? bind_family_3 : bind_family_1_1);
+    return &families[id];
+}
+
+/* The real function for a hook of family F, bound on first use; abort if
+ * it is missing, since there is nothing sane to return in its place. */
+#define REAL(F, name) \
+    (bound(F)->fn.name != NULL ? families[F].fn.name : (die(#name), families[F].fn.name))
+#define REAL_CTRL(F, name) \
+    (bound(F)->ctrl.name != NULL ? families[F].ctrl.name : (die(#name), families[F].ctrl.name))
 
 /* The directory this object was loaded from, taken at load time while a
  * relative LD_PRELOAD path still means what it meant. */
@@ -165,6 +274,7 @@ __attribute__((constructor)) static void remember_self_dir(void)
     Dl_info info;
     if (dladdr((void *)remember_self_dir, &info) == 0 || info.dli_fname == NULL)
         return;
+    self_base = info.dli_fbase;
     char buf[PATH_MAX];
     const char *path = info.dli_fname;
     if (path[0] != '/' && realpath(path, buf) != NULL)
@@ -174,53 +284,94 @@ __attribute__((constructor)) static void remember_self_dir(void)
         memcpy(self_dir, path, (size_t)(slash - path));
 }
 
+/* Whether the libssl that F's real functions come from is the one a core
+ * for its ABI would link to (by soname), with its libcrypto: else loading
+ * the core would map a second OpenSSL beside the program's, and hand the
+ * program's objects to it. */
+static int core_would_share_openssl(const struct family *f)
+{
+    void *h = dlopen(abi_info[f->abi].libssl, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL)
+        return 0;
+    int same = dlsym(h, "SSL_CTX_new") == (void *)f->fn.SSL_CTX_new;
+    dlclose(h);
+    void *c = dlopen(abi_info[f->abi].libcrypto, RTLD_LAZY | RTLD_NOLOAD);
+    if (c == NULL)
+        return 0;
+    dlclose(c);
+    return same;
+}
+
+/* Loads the core for loading_for's ABI (once per ABI). */
 static void load_core(void)
 {
+    const struct family *f = loading_for;
     char path[PATH_MAX + 32];
-    const char *override = getenv("AUTOSTAPLE_CORE");
+    const char *override = f->abi == ABI_3 ? getenv("AUTOSTAPLE_CORE") : NULL;
     if (override != NULL && override[0] != '\0')
         snprintf(path, sizeof(path), "%s", override);
     else
-        snprintf(path, sizeof(path), "%s/libautostaple-core.so", self_dir);
+        snprintf(path, sizeof(path), "%s/%s", self_dir, abi_info[f->abi].core_file);
 
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    as_core_init_fn init = h != NULL ? (as_core_init_fn)dlsym(h, "as_core_init") : NULL;
-    const struct as_core *c = init != NULL ? init(&real_ctrl) : NULL;
-    if (c == NULL || c->abi != AS_BOUNDARY_ABI) {
-        char line[PATH_MAX + 256];
-        int n = snprintf(line, sizeof(line),
-                         "autostaple[%d]: error: cannot load %s (%s); stapling disabled\n",
-                         (int)getpid(), path, h == NULL ? dlerror() : "bad core");
-        if (n > 0)
-            (void)!write(STDERR_FILENO, line,
-                         (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    if (!core_would_share_openssl(f)) {
+        say("error", "this program's %s is not %s, which %s is built for; stapling disabled",
+            abi_info[f->abi].label, abi_info[f->abi].libssl);
         return;
     }
-    atomic_store_explicit(&core, c, memory_order_release);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    as_core_init_fn init = h != NULL ? (as_core_init_fn)dlsym(h, "as_core_init") : NULL;
+    const struct as_core *c = init != NULL ? init(&f->ctrl) : NULL;
+    if (c == NULL || c->abi != AS_BOUNDARY_ABI) {
+        say("error", "cannot load %s (%s); stapling disabled", path,
+            h == NULL ? dlerror() : "bad core");
+        return;
+    }
+    atomic_store_explicit(&cores[f->abi].core, c, memory_order_release);
+}
+static void load_core_3(void) { load_core(); }
+static void load_core_1_1(void) { load_core(); }
+
+static enum abi refused_abi; /* read by note_refused, under its once */
+static void note_refused(void)
+{
+    enum abi other = refused_abi == ABI_3 ? ABI_1_1 : ABI_3;
+    say("warning", "this process serves TLS through both %s and %s: only the contexts of the "
+                   "first it set up are stapled",
+        abi_info[other].label, abi_info[refused_abi].label);
 }
 
-static int client_only(const SSL_CTX *ctx)
+static int client_only(const struct family *f, const SSL_CTX *ctx)
 {
-    const SSL_METHOD *m = real_fn.SSL_CTX_get_ssl_method(ctx);
-    for (size_t i = 0; i < sizeof(client_methods) / sizeof(client_methods[0]); i++)
-        if (client_methods[i] != NULL && client_methods[i] == m)
+    const SSL_METHOD *m = f->fn.SSL_CTX_get_ssl_method(ctx);
+    for (size_t i = 0; i < sizeof(f->client_methods) / sizeof(f->client_methods[0]); i++)
+        if (f->client_methods[i] != NULL && f->client_methods[i] == m)
             return 1;
     return 0;
 }
 
-/* The core, if this context is one we act on; loads the core on first use.
- * Called after a real call, so the bindings are in place. */
-static const struct as_core *core_for(const SSL_CTX *ctx)
+/* The core, if this context (of family F, bound) is one we act on; loads
+ * the core of its ABI on first use, if this process staples that ABI. */
+static const struct as_core *core_for(enum family_id id, const SSL_CTX *ctx)
 {
-    if (disabled || in_shim || ctx == NULL || client_only(ctx))
+    struct family *f = &families[id];
+    if (disabled || in_shim || ctx == NULL || f->unusable || client_only(f, ctx))
         return NULL;
-    pthread_once(&core_once, load_core);
-    return atomic_load_explicit(&core, memory_order_acquire);
+    int want = f->abi, held = atomic_load_explicit(&process_abi, memory_order_acquire);
+    if (held != want && (held != ABI_UNKNOWN ||
+                         (!atomic_compare_exchange_strong(&process_abi, &held, want) &&
+                          held != want))) {
+        refused_abi = (enum abi)want; /* same value from every thread */
+        pthread_once(&cores[want].refused_once, note_refused);
+        return NULL;
+    }
+    loading_for = f;
+    pthread_once(&cores[want].once, want == ABI_3 ? load_core_3 : load_core_1_1);
+    return atomic_load_explicit(&cores[want].core, memory_order_acquire);
 }
 
-static const struct as_core *core_for_ssl(const SSL *ssl)
+static const struct as_core *core_for_ssl(enum family_id id, const SSL *ssl)
 {
-    return ssl == NULL ? NULL : core_for(real_fn.SSL_get_SSL_CTX(ssl));
+    return ssl == NULL ? NULL : core_for(id, families[id].fn.SSL_get_SSL_CTX(ssl));
 }
 
 #define TELL(c, call) do { in_shim = 1; (c)->call; in_shim = 0; } while (0)
@@ -261,61 +412,82 @@ static struct as_cert_source source_of(const char *named)
     return src;
 }
 
-/* BIO_new_file, bound on its own: a process may use libcrypto long before
- * it loads libssl (bind_real needs libssl). */
-static BIO *(*real_BIO_new_file)(const char *, const char *);
-
-static void bind_bio_new_file(void)
+static void bind_bio_3(void)
 {
-    void *p = dlvsym(RTLD_NEXT, "BIO_new_file", "OPENSSL_3.0.0");
-    if (p == NULL) {
-        void *h = dlopen("libcrypto.so.3", RTLD_LAZY | RTLD_NOLOAD);
-        if (h != NULL) {
-            p = dlvsym(h, "BIO_new_file", "OPENSSL_3.0.0");
-            dlclose(h);
-        }
-    }
-    real_BIO_new_file = p == (void *)BIO_new_file ? NULL : (BIO *(*)(const char *, const char *))p;
+    struct family *f = &families[FAMILY_3];
+    f->BIO_new_file = (BIO * (*)(const char *, const char *))
+        find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
+}
+static void bind_bio_1_1(void)
+{
+    struct family *f = &families[FAMILY_1_1];
+    f->BIO_new_file = (BIO * (*)(const char *, const char *))
+        find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
 }
 
-AS_EXPORT BIO *BIO_new_file(const char *file, const char *mode)
+/* ------------------------------------------------------------------------
+ * The hooks.  HOOK(ret, name, params, args) defines name_3 and name_1_1,
+ * exported as name@@OPENSSL_3.0.0 and name@OPENSSL_1_1_0, each calling
+ * hook_name(family, args...), written once below.  HOOK_111 exports the
+ * 1.1 one as name@OPENSSL_1_1_1 (a call 1.1.1 added); HOOK_3 defines the
+ * OpenSSL 3 one only.
+ * ------------------------------------------------------------------------ */
+#define ARGS(...) __VA_ARGS__
+#define HOOK_ONE(ret, name, params, args, suffix, id, at) \
+    __asm__(".symver " #name "_" #suffix ", " #name at); \
+    AS_EXPORT ret name##_##suffix params; \
+    AS_EXPORT ret name##_##suffix params { return hook_##name(id, ARGS args); }
+#define HOOK_3(ret, name, params, args) \
+    HOOK_ONE(ret, name, params, args, 3, FAMILY_3, "@@OPENSSL_3.0.0")
+#define HOOK(ret, name, params, args) \
+    HOOK_3(ret, name, params, args) \
+    HOOK_ONE(ret, name, params, args, 1_1, FAMILY_1_1, "@OPENSSL_1_1_0")
+#define HOOK_111(ret, name, params, args) \
+    HOOK_3(ret, name, params, args) \
+    HOOK_ONE(ret, name, params, args, 1_1, FAMILY_1_1, "@OPENSSL_1_1_1")
+
+static BIO *hook_BIO_new_file(enum family_id id, const char *file, const char *mode)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, bind_bio_new_file);
-    if (real_BIO_new_file == NULL)
+    struct family *f = &families[id];
+    pthread_once(&f->bio_once, id == FAMILY_3 ? bind_bio_3 : bind_bio_1_1);
+    if (f->BIO_new_file == NULL)
         die("BIO_new_file");
-    BIO *b = real_BIO_new_file(file, mode);
+    BIO *b = f->BIO_new_file(file, mode);
     if (b != NULL && !in_shim && file != NULL && mode != NULL && mode[0] == 'r')
         remember_opened(file);
     return b;
 }
+HOOK(BIO *, BIO_new_file, (const char *file, const char *mode), (file, mode))
 
-AS_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq,
-                                  const SSL_METHOD *meth)
+static SSL_CTX *hook_SSL_CTX_new_ex(enum family_id id, OSSL_LIB_CTX *libctx, const char *propq,
+                                    const SSL_METHOD *meth)
 {
-    SSL_CTX *ctx = REAL(SSL_CTX_new_ex)(libctx, propq, meth);
-    const struct as_core *c = core_for(ctx);
+    SSL_CTX *ctx = REAL(id, SSL_CTX_new_ex)(libctx, propq, meth);
+    const struct as_core *c = core_for(id, ctx);
     if (c != NULL)
         TELL(c, ctx_new(ctx));
     return ctx;
 }
+HOOK_3(SSL_CTX *, SSL_CTX_new_ex, (OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHOD *meth),
+       (libctx, propq, meth))
 
-AS_EXPORT SSL_CTX *SSL_CTX_new(const SSL_METHOD *meth)
+static SSL_CTX *hook_SSL_CTX_new(enum family_id id, const SSL_METHOD *meth)
 {
     /* libssl may reach SSL_CTX_new_ex above through its PLT: ctx_new is
      * idempotent. */
-    SSL_CTX *ctx = REAL(SSL_CTX_new)(meth);
-    const struct as_core *c = core_for(ctx);
+    SSL_CTX *ctx = REAL(id, SSL_CTX_new)(meth);
+    const struct as_core *c = core_for(id, ctx);
     if (c != NULL)
         TELL(c, ctx_new(ctx));
     return ctx;
 }
+HOOK(SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *meth), (meth))
 
-AS_EXPORT long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void))
+static long hook_SSL_CTX_callback_ctrl(enum family_id id, SSL_CTX *ctx, int cmd, void (*fp)(void))
 {
-    long (*real)(SSL_CTX *, int, void (*)(void)) = REAL_CTRL(SSL_CTX_callback_ctrl);
+    long (*real)(SSL_CTX *, int, void (*)(void)) = REAL_CTRL(id, SSL_CTX_callback_ctrl);
     const struct as_core *c;
-    if (cmd == SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB && (c = core_for(ctx)) != NULL) {
+    if (cmd == SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB && (c = core_for(id, ctx)) != NULL) {
         in_shim = 1;
         int taken = c->status_cb_set(ctx, fp);
         in_shim = 0;
@@ -324,15 +496,16 @@ AS_EXPORT long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void))
     }
     return real(ctx, cmd, fp);
 }
+HOOK(long, SSL_CTX_callback_ctrl, (SSL_CTX *ctx, int cmd, void (*fp)(void)), (ctx, cmd, fp))
 
-AS_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
+static long hook_SSL_CTX_ctrl(enum family_id id, SSL_CTX *ctx, int cmd, long larg, void *parg)
 {
-    long (*real)(SSL_CTX *, int, long, void *) = REAL_CTRL(SSL_CTX_ctrl);
+    long (*real)(SSL_CTX *, int, long, void *) = REAL_CTRL(id, SSL_CTX_ctrl);
     const struct as_core *c;
 
     switch (cmd) {
     case SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB:
-        if (parg != NULL && (c = core_for(ctx)) != NULL) {
+        if (parg != NULL && (c = core_for(id, ctx)) != NULL) {
             in_shim = 1;
             int held = c->status_cb_get(ctx, (void (**)(void))parg);
             in_shim = 0;
@@ -344,7 +517,7 @@ AS_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
     case SSL_CTRL_CHAIN_CERT:
     case SSL_CTRL_CHAIN: {
         long rc = real(ctx, cmd, larg, parg);
-        if (rc > 0 && parg != NULL && (c = core_for(ctx)) != NULL) {
+        if (rc > 0 && parg != NULL && (c = core_for(id, ctx)) != NULL) {
             if (cmd == SSL_CTRL_CHAIN)
                 TELL(c, chain_stack((STACK_OF(X509) *)parg));
             else
@@ -355,15 +528,16 @@ AS_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
     }
     return real(ctx, cmd, larg, parg);
 }
+HOOK(long, SSL_CTX_ctrl, (SSL_CTX *ctx, int cmd, long larg, void *parg), (ctx, cmd, larg, parg))
 
-AS_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
+static long hook_SSL_ctrl(enum family_id id, SSL *ssl, int cmd, long larg, void *parg)
 {
-    long (*real)(SSL *, int, long, void *) = REAL_CTRL(SSL_ctrl);
+    long (*real)(SSL *, int, long, void *) = REAL_CTRL(id, SSL_ctrl);
     if (cmd != SSL_CTRL_CHAIN_CERT && cmd != SSL_CTRL_CHAIN)
         return real(ssl, cmd, larg, parg);
     long rc = real(ssl, cmd, larg, parg);
     const struct as_core *c;
-    if (rc > 0 && parg != NULL && (c = core_for_ssl(ssl)) != NULL) {
+    if (rc > 0 && parg != NULL && (c = core_for_ssl(id, ssl)) != NULL) {
         if (cmd == SSL_CTRL_CHAIN)
             TELL(c, chain_stack((STACK_OF(X509) *)parg));
         else
@@ -371,52 +545,55 @@ AS_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
     }
     return rc;
 }
+HOOK(long, SSL_ctrl, (SSL *ssl, int cmd, long larg, void *parg), (ssl, cmd, larg, parg))
 
 /* The certificate-loading hooks: real call, then tell the core where the
  * certificate may have come from (file: the *_file argument, or NULL). */
-#define CTX_LOAD_HOOK(name, params, args, file) \
-    AS_EXPORT int name params \
+#define CTX_LOAD_HOOK(hook, name, params, args, file) \
+    static int hook_##name(enum family_id id, ARGS params) \
     { \
-        int rc = REAL(name) args; \
+        int rc = REAL(id, name) args; \
         const struct as_core *c; \
-        if (rc == 1 && (c = core_for(ctx)) != NULL) { \
+        if (rc == 1 && (c = core_for(id, ctx)) != NULL) { \
             struct as_cert_source src = source_of(file); \
             TELL(c, ctx_loaded(ctx, &src)); \
         } \
         return rc; \
-    }
-#define SSL_LOAD_HOOK(name, params, args, file) \
-    AS_EXPORT int name params \
+    } \
+    hook(int, name, params, args)
+#define SSL_LOAD_HOOK(hook, name, params, args, file) \
+    static int hook_##name(enum family_id id, ARGS params) \
     { \
-        int rc = REAL(name) args; \
+        int rc = REAL(id, name) args; \
         const struct as_core *c; \
-        if (rc == 1 && (c = core_for_ssl(ssl)) != NULL) { \
+        if (rc == 1 && (c = core_for_ssl(id, ssl)) != NULL) { \
             struct as_cert_source src = source_of(file); \
             TELL(c, ssl_loaded(ssl, &src)); \
         } \
         return rc; \
-    }
+    } \
+    hook(int, name, params, args)
 
-CTX_LOAD_HOOK(SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x), NULL)
-CTX_LOAD_HOOK(SSL_CTX_use_certificate_file, (SSL_CTX *ctx, const char *file, int type),
+CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x), NULL)
+CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate_file, (SSL_CTX *ctx, const char *file, int type),
               (ctx, file, type), file)
-CTX_LOAD_HOOK(SSL_CTX_use_certificate_chain_file, (SSL_CTX *ctx, const char *file),
+CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate_chain_file, (SSL_CTX *ctx, const char *file),
               (ctx, file), file)
-CTX_LOAD_HOOK(SSL_CTX_use_certificate_ASN1, (SSL_CTX *ctx, int len, const unsigned char *d),
-              (ctx, len, d), NULL)
-SSL_LOAD_HOOK(SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x), NULL)
-SSL_LOAD_HOOK(SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
+CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate_ASN1,
+              (SSL_CTX *ctx, int len, const unsigned char *d), (ctx, len, d), NULL)
+SSL_LOAD_HOOK(HOOK, SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x), NULL)
+SSL_LOAD_HOOK(HOOK, SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
               (ssl, file, type), file)
-SSL_LOAD_HOOK(SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file),
+SSL_LOAD_HOOK(HOOK, SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file),
               file)
-SSL_LOAD_HOOK(SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
+SSL_LOAD_HOOK(HOOK, SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
               (ssl, d, len), NULL)
 /* (OpenSSL 1.1.1 and later: certificate, key and chain in one call, which
  * calls none of the functions above inside libssl.) */
-CTX_LOAD_HOOK(SSL_CTX_use_cert_and_key,
+CTX_LOAD_HOOK(HOOK_111, SSL_CTX_use_cert_and_key,
               (SSL_CTX *ctx, X509 *x, EVP_PKEY *key, STACK_OF(X509) *chain, int override),
               (ctx, x, key, chain, override), NULL)
-SSL_LOAD_HOOK(SSL_use_cert_and_key,
+SSL_LOAD_HOOK(HOOK_111, SSL_use_cert_and_key,
               (SSL *ssl, X509 *x, EVP_PKEY *key, STACK_OF(X509) *chain, int override),
               (ssl, x, key, chain, override), NULL)
 
@@ -506,7 +683,9 @@ static pthread_once_t libc_once = PTHREAD_ONCE_INIT;
 /* The core, if this process loaded it, and the call is not the core's own. */
 static const struct as_core *core_loaded(void)
 {
-    const struct as_core *c = atomic_load_explicit(&core, memory_order_acquire);
+    int abi = atomic_load_explicit(&process_abi, memory_order_acquire);
+    const struct as_core *c =
+        abi == ABI_UNKNOWN ? NULL : atomic_load_explicit(&cores[abi].core, memory_order_acquire);
     return c != NULL && !in_shim ? c : NULL;
 }
 

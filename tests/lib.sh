@@ -354,9 +354,10 @@ start_shim_s_server() {
     [[ $leaf == /* ]] || leaf=$AS_PKI/$leaf
     if [ "${1:-}" = nochain ]; then chain=(); shift; fi
     PORT=$(free_port)
-    start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" openssl s_server -accept "127.0.0.1:$PORT" \
+    start_bg "$name" env "$@" LD_PRELOAD="$AS_SHIM" "${S_SERVER[@]}" -accept "127.0.0.1:$PORT" \
         -www -cert "$leaf.pem" -key "$leaf.key" "${chain[@]}"
     wait_for_port "$PORT" 10 || _as_infra_fail "s_server $name starts" "$T/$name.log"
+    _as_check_abi "$BG_PID" "s_server $name"
 }
 
 # FIXTURE_RSA: the fixture server's arguments for leaf-rsa and its chain.
@@ -381,6 +382,7 @@ start_fixture_server() {
         "$FIXTURE_SERVER" -port "$PORT" -max-seconds 120 "$@"
     log=$(_as_log_arg "$T/$name.log" "$@")
     wait_for_log "$log" '^ready' 10 || _as_infra_fail "fixture server $name starts" "$log"
+    _as_check_abi "$BG_PID" "fixture server $name"
 }
 
 # _as_log_arg DEFAULT ARGS...: the FILE of the last "-log FILE" in ARGS, else DEFAULT.
@@ -726,6 +728,39 @@ _as_exit() {
     exit $final
 }
 trap _as_exit EXIT
+
+# ---------------------------------------------------------------- OpenSSL 1.1
+# The files in tests/openssl11/ (links to integration tests among them) run
+# their servers linked against OpenSSL 1.1.1: Debian 11's openssl s_server,
+# nginx and Apache, unpacked by mk/openssl11.sh into AS_OPENSSL11 and run
+# with its libraries (LD_LIBRARY_PATH), and the fixture server built against
+# them.  S_SERVER is the `openssl s_server` to run (Debian 12's otherwise).
+S_SERVER=(openssl s_server)
+case $0 in *tests/openssl11/*) AS_OPENSSL=1.1 ;; *) AS_OPENSSL=3 ;; esac
+if [ "$AS_OPENSSL" = 1.1 ]; then
+    AS_OPENSSL11=${AS_OPENSSL11:-$AS_SRC/build/debian11}
+    [ -x "$AS_OPENSSL11/usr/bin/openssl" ] && [ -e "$AS_BUILD/libautostaple-core-1.1.so" ] ||
+        skip_all "no OpenSSL 1.1 core or no Debian 11 programs (make openssl11, then make)"
+    _as_multiarch=$(gcc -print-multiarch)
+    export LD_LIBRARY_PATH=$AS_OPENSSL11/usr/lib/$_as_multiarch:$AS_OPENSSL11/lib/$_as_multiarch
+    export NGINX_BIN=$AS_OPENSSL11/usr/sbin/nginx APACHE=$AS_OPENSSL11/usr/sbin/apache2
+    export APACHE_MODULES=$AS_OPENSSL11/usr/lib/apache2/modules
+    S_SERVER=("$AS_OPENSSL11/usr/bin/openssl" s_server)
+    FIXTURE_SERVER=$AS_BUILD/tests/fixture_server-1.1
+fi
+
+# _as_check_abi PID WHAT: in the OpenSSL 1.1 files, the server PID, if it
+# still runs, must
+# have libssl.so.1.1 and the 1.1 core mapped (and no OpenSSL 3 core): a
+# test that ran a 3.x server there by mistake would prove nothing.
+_as_check_abi() {
+    [ "$AS_OPENSSL" = 1.1 ] || return 0
+    local maps
+    maps=$(cat "/proc/$1/maps" 2>/dev/null) || return 0 # gone (daemonized): not checked
+    [[ $maps == *libssl.so.1.1* && $maps == *libautostaple-core-1.1.so* &&
+        $maps != *libautostaple-core.so* ]] ||
+        _as_infra_fail "$2 runs OpenSSL 1.1 with the 1.1 core (pid $1)" /dev/null
+}
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM

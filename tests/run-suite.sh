@@ -3,7 +3,8 @@
 # Makes a fresh test PKI (its AIA URLs point at two free loopback ports),
 # then runs every unit and integration test through prove.
 # Environment: BUILD (build directory), SANITIZE (the flags the library was
-# built with), TESTS (optional: a subset of test files).
+# built with), TESTS (optional: a subset of test files), OPENSSL11 (where
+# mk/openssl11.sh put Debian 11's OpenSSL and servers, for tests/openssl11/).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,6 +39,7 @@ run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-run.XXXXXX")
 chmod 755 "$run_tmp"   # tests run servers as nobody too
 export TMPDIR=$run_tmp
 export AS_BUILD=$build AS_PKI=$pki AS_SRC=$root
+export AS_OPENSSL11=$(cd "${OPENSSL11:-build/debian11}" 2>/dev/null && pwd || echo "$root/build/debian11")
 export AS_SHIM=$build/libautostaple.so
 case "${SANITIZE:-}" in
 *address*)
@@ -57,7 +59,7 @@ if [ -n "${TESTS:-}" ]; then
     # shellcheck disable=SC2206
     tests=($TESTS)
 else
-    tests=("$build"/tests/unit/test_* tests/unit/*.t tests/integration/*.t)
+    tests=("$build"/tests/unit/test_* tests/unit/*.t tests/integration/*.t tests/openssl11/*.t)
 fi
 echo "run-suite: PKI ports $ocsp_port (OCSP) and $issuer_port (caIssuers); shim $AS_SHIM"
 rc=0

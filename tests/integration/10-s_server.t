@@ -8,7 +8,7 @@ start_openssl_ocsp "$OCSP_PORT" "$AS_PKI/index.txt"
 
 # Control: the same server without the shim staples nothing.
 PORT=$(free_port)
-start_bg plain openssl s_server -accept "127.0.0.1:$PORT" -www \
+start_bg plain "${S_SERVER[@]}" -accept "127.0.0.1:$PORT" -www \
     -cert "$AS_PKI/leaf-rsa.pem" -key "$AS_PKI/leaf-rsa.key" -cert_chain "$AS_PKI/chain.pem"
 wait_for_port "$PORT" 10
 is "$(staple_of "$PORT")" none "without the shim, s_server staples nothing"
@@ -52,7 +52,7 @@ is "$(grep -c autostaple "$T/noaia.log")" 1 "no AIA: and nothing else"
 
 # Never stdout: s_server's own output goes to stdout, ours to stderr only.
 PORT=$(free_port)
-start_bg split bash -c "LD_PRELOAD='$AS_SHIM' exec openssl s_server -accept 127.0.0.1:$PORT -www \
+start_bg split bash -c "LD_PRELOAD='$AS_SHIM' exec ${S_SERVER[*]} -accept 127.0.0.1:$PORT -www \
     -cert '$AS_PKI/leaf-rsa.pem' -key '$AS_PKI/leaf-rsa.key' -cert_chain '$AS_PKI/chain.pem' \
     >'$T/split.stdout' 2>'$T/split.stderr'"
 check "split: staples" wait_for_staple good "$PORT" 5

@@ -14,6 +14,7 @@ for workers in 0 2; do
     start_bg "$name" with_shim "$AS_SRC/tests/servers/nginx.sh" "$T/$name" "$PORT" \
         "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key" "$workers"
     wait_for_port "$PORT" 15 || _as_infra_fail "$name starts" "$T/$name.log"
+    _as_check_abi "$BG_PID" "$name"
     check "$name: staples a good response within 5 s" wait_for_staple good "$PORT" 5
     check "$name: curl --cert-status accepts it" eventually 5 curl_verify "$PORT" good.test
     like "$(cat "$T/curl.body" 2>/dev/null)" "hello" "$name: and gets the page"

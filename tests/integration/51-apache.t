@@ -11,6 +11,7 @@ mkdir -p "$T/apache"
 start_bg apache with_shim "$AS_SRC/tests/servers/apache.sh" "$T/apache" "$PORT" \
     "$AS_PKI/leaf-rsa-full.pem" "$AS_PKI/leaf-rsa.key"
 wait_for_port "$PORT" 15 || _as_infra_fail "apache starts" "$T/apache.log"
+_as_check_abi "$BG_PID" apache
 check "apache: staples a good response within 5 s" wait_for_staple good "$PORT" 5
 check "apache: curl --cert-status accepts it" eventually 5 curl_verify "$PORT" good.test
 sleep 2

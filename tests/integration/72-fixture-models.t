@@ -12,7 +12,7 @@ mkdir -m 0755 "$T/cache" "$T/jail"
 
 # The fixtures' environment: the renewing responder, debug lines (fetchers).
 fenv=(AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_LOG_LEVEL=debug)
-fetchers() { sed -n 's/^autostaple\[fixture_server \([0-9]*\)\]: .*stapling a good response.*/\1/p' "$@" | sort -u; }
+fetchers() { sed -n 's/^autostaple\[fixture_server[^ ]* \([0-9]*\)\]: .*stapling a good response.*/\1/p' "$@" | sort -u; }
 
 t0=$(date +%s)
 start_fixture_server prefork "${fenv[@]}" "${FIXTURE_RSA[@]}" -prefork 4 -user nobody

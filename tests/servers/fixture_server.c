@@ -1,9 +1,11 @@
 /*
- * fixture_server - a deliberately "legacy style" OpenSSL 3 TLS server used by
+ * fixture_server - a deliberately "legacy style" OpenSSL TLS server used by
  * the autostaple tests.  It knows nothing about OCSP stapling (unless asked to
  * install its own status callback with -own-cb) and exercises every way an
- * OpenSSL 3 server can load its certificate, so the tests can check that the
- * LD_PRELOAD library staples on each path.
+ * OpenSSL server can load its certificate, so the tests can check that the
+ * LD_PRELOAD library staples on each path.  It builds against OpenSSL 3 and
+ * 1.1.1 alike (the Makefile builds fixture_server-1.1 and, against a copy of
+ * 1.1.1 without symbol versions, fixture_server-1.1u).
  *
  * Usage:
  *   fixture_server -port P -cert F -key F [-chain F] [-load MODE]
@@ -650,7 +652,7 @@ static int load_asn1(SSL_CTX *ctx, STACK_OF(X509) *chain)
         EVP_PKEY_free(k);
         return 0;
     }
-    ok = SSL_CTX_use_PrivateKey_ASN1(EVP_PKEY_get_base_id(k), ctx, der, len);
+    ok = SSL_CTX_use_PrivateKey_ASN1(EVP_PKEY_base_id(k), ctx, der, len);
     OPENSSL_clear_free(der, (size_t)len);
     EVP_PKEY_free(k);
     if (!ok) {

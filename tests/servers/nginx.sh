@@ -1,8 +1,9 @@
 #!/bin/sh
 # nginx.sh DIR PORT CERT KEY [WORKERS]
 #
-# Runs Debian's nginx (package nginx-light, /usr/sbin/nginx) as a TLS server
-# on 127.0.0.1:PORT with a minimal, self-contained configuration written to
+# Runs Debian's nginx (package nginx-light, /usr/sbin/nginx, or NGINX_BIN:
+# not NGINX, which nginx reads as the sockets it inherits on a binary
+# upgrade, and then does not daemonize) as a TLS server on 127.0.0.1:PORT with a minimal, self-contained configuration written to
 # DIR/nginx.conf.  Everything nginx writes (pid, logs, temp dirs) lives in
 # DIR; nothing under /etc/nginx or /var is read or written.
 #
@@ -57,7 +58,7 @@ if [ $# -lt 4 ] || [ $# -gt 5 ]; then
     exit 2
 fi
 dir=$1 port=$2 cert=$3 key=$4 workers=${5:-1}
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
 
 case $port in ''|*[!0-9]*) echo "$0: bad port: $port" >&2; exit 2 ;; esac
 case $workers in ''|*[!0-9]*) echo "$0: bad worker count: $workers" >&2; exit 2 ;; esac

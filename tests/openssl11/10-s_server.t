@@ -1,0 +1,1 @@
+../integration/10-s_server.t

@@ -1,0 +1,1 @@
+../integration/20-load-paths.t

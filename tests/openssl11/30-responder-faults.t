@@ -1,0 +1,1 @@
+../integration/30-responder-faults.t

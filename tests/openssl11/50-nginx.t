@@ -1,0 +1,1 @@
+../integration/50-nginx.t

@@ -1,0 +1,1 @@
+../integration/51-apache.t

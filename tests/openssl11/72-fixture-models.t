@@ -1,0 +1,1 @@
+../integration/72-fixture-models.t

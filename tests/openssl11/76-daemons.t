@@ -1,0 +1,1 @@
+../integration/76-daemons.t
