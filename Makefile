@@ -123,12 +123,16 @@ $(BUILD)/tests/mkresp: tests/helpers/mkresp.c $(HELPER_H) | $(BUILD)/obj
 $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 # The same fixture server against Debian 11's OpenSSL 1.1.1 (RUNPATH to it),
-# and against a copy of it without symbol versions (tests/helpers/
-# unversion.py: a vendor's build); the TLS plugin for each ABI.  Only with
+# and against copies of 1.1.1 and of the system's OpenSSL 3 without symbol
+# versions (tests/helpers/unversion.py: a vendor's build); the TLS plugin
+# for each ABI.  Only with
 # OPENSSL11 there (core-1.1 above).
 OSSL11_TEST_TOOLS := $(BUILD)/tests/fixture_server-1.1 $(BUILD)/tests/fixture_server-1.1u \
+                     $(BUILD)/tests/fixture_server-3u \
                      $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so
 UNVERSIONED11 := $(BUILD)/tests/unversioned-1.1
+UNVERSIONED3  := $(BUILD)/tests/unversioned-3
+OSSL3_LIB     := $(dir $(shell $(CC) -print-file-name=libssl.so.3))
 $(BUILD)/tests/fixture_server-1.1: tests/servers/fixture_server.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -o $@ $< -L$(OSSL11_LIB) \
 	    -Wl,-rpath,$(abspath $(OSSL11_LIB)) -lssl -lcrypto -lpthread
@@ -141,6 +145,15 @@ $(BUILD)/tests/fixture_server-1.1u: tests/servers/fixture_server.c $(UNVERSIONED
         $(UNVERSIONED11)/libcrypto.so.1.1
 	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -o $@ $< -L$(UNVERSIONED11) \
 	    -Wl,-rpath,$(abspath $(UNVERSIONED11)) -lssl -lcrypto -lpthread
+$(UNVERSIONED3)/libssl.so.3 $(UNVERSIONED3)/libcrypto.so.3: $(UNVERSIONED3)/%: \
+        tests/helpers/unversion.py | $(BUILD)/obj
+	@mkdir -p $(@D)
+	python3 tests/helpers/unversion.py $(OSSL3_LIB)$* $@
+	ln -sf $* $(basename $@)
+$(BUILD)/tests/fixture_server-3u: tests/servers/fixture_server.c $(UNVERSIONED3)/libssl.so.3 \
+        $(UNVERSIONED3)/libcrypto.so.3
+	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -L$(UNVERSIONED3) \
+	    -Wl,-rpath,$(abspath $(UNVERSIONED3)) -lssl -lcrypto -lpthread
 $(BUILD)/tests/tls_plugin-3.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -shared -fPIC -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/tls_plugin-1.1.so: tests/helpers/tls_plugin.c | $(BUILD)/obj

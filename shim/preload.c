@@ -119,6 +119,8 @@ static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static int disabled;
 static char self_dir[PATH_MAX];
 static void *self_base; /* where this object is mapped */
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+static void remember_self(void); /* sets the two above, once */
 static __thread int in_shim __attribute__((tls_model("initial-exec")));
 
 static void say(const char *level, const char *fmt, const char *a, const char *b)
@@ -202,6 +204,7 @@ static enum abi abi_of(void *fn)
 
 static void bind_family(struct family *f)
 {
+    pthread_once(&self_once, remember_self);
     pthread_once(&env_once, read_env);
     BIND(f, SSL_CTX_new, f->version);
     if (f->nominal == ABI_3)
@@ -267,12 +270,15 @@ static struct family *bound(enum family_id id)
 #define REAL_CTRL(F, name) \
     (bound(F)->ctrl.name != NULL ? families[F].ctrl.name : (die(#name), families[F].ctrl.name))
 
-/* The directory this object was loaded from, taken at load time while a
- * relative LD_PRELOAD path still means what it meant. */
-__attribute__((constructor)) static void remember_self_dir(void)
+/* Where this object is mapped, and the directory it was loaded from, taken
+ * at load time while a relative LD_PRELOAD path still means what it meant;
+ * or before, at the first hook's call, if a constructor that runs before
+ * ours calls one (a library preloaded after this one is initialized
+ * first). */
+static void remember_self(void)
 {
     Dl_info info;
-    if (dladdr((void *)remember_self_dir, &info) == 0 || info.dli_fname == NULL)
+    if (dladdr((void *)remember_self, &info) == 0 || info.dli_fname == NULL)
         return;
     self_base = info.dli_fbase;
     char buf[PATH_MAX];
@@ -282,6 +288,10 @@ __attribute__((constructor)) static void remember_self_dir(void)
     const char *slash = strrchr(path, '/');
     if (slash != NULL && (size_t)(slash - path) < sizeof(self_dir))
         memcpy(self_dir, path, (size_t)(slash - path));
+}
+__attribute__((constructor)) static void remember_self_at_load(void)
+{
+    pthread_once(&self_once, remember_self);
 }
 
 /* Whether the libssl that F's real functions come from is the one a core
@@ -414,12 +424,14 @@ static struct as_cert_source source_of(const char *named)
 
 static void bind_bio_3(void)
 {
+    pthread_once(&self_once, remember_self);
     struct family *f = &families[FAMILY_3];
     f->BIO_new_file = (BIO * (*)(const char *, const char *))
         find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
 }
 static void bind_bio_1_1(void)
 {
+    pthread_once(&self_once, remember_self);
     struct family *f = &families[FAMILY_1_1];
     f->BIO_new_file = (BIO * (*)(const char *, const char *))
         find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
