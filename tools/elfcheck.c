@@ -16,7 +16,8 @@
 struct facts {
     int interp;           /* has PT_INTERP */
     int needs_ssl3;       /* DT_NEEDED libssl.so.3 */
-    char old_ssl[64];     /* DT_NEEDED libssl.so.1.*, "" if none */
+    int needs_ssl11;      /* DT_NEEDED libssl.so.1.1 */
+    char old_ssl[64];     /* DT_NEEDED libssl.so.1.0.* or .10, "" if none */
     int defines_ctx_new;  /* a defined SSL_CTX_new in .dynsym or .symtab */
 };
 
@@ -70,6 +71,8 @@ static const char *string_at(const unsigned char *m, size_t size, uint64_t toff,
                                                  d[k].d_un.d_val);                          \
                     if (name != NULL && strcmp(name, "libssl.so.3") == 0)                   \
                         f->needs_ssl3 = 1;                                                  \
+                    else if (name != NULL && strcmp(name, "libssl.so.1.1") == 0)            \
+                        f->needs_ssl11 = 1;                                                 \
                     else if (name != NULL && strncmp(name, "libssl.so.1", 11) == 0)         \
                         snprintf(f->old_ssl, sizeof(f->old_ssl), "%s", name);               \
                 }                                                                           \
@@ -101,9 +104,10 @@ static int refuse(char *why, size_t whylen, const char *fmt, ...)
     return 0;
 }
 
-int as_elf_preloadable(const char *path, char *why, size_t whylen)
+int as_elf_preloadable(const char *path, enum as_elf_openssl *openssl, char *why, size_t whylen)
 {
     struct stat st;
+    *openssl = AS_ELF_OPENSSL_NONE;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         /* exec will say why; nothing to refuse on */
@@ -140,11 +144,15 @@ int as_elf_preloadable(const char *path, char *why, size_t whylen)
     if (!f.interp)
         return refuse(why, whylen, "it is statically linked: there is no dynamic loader to "
                       "preload the library");
-    if (f.old_ssl[0] != '\0')
-        return refuse(why, whylen, "it is linked against OpenSSL 1.x (%s); the library "
-                      "works with OpenSSL 3 (libssl.so.3) only", f.old_ssl);
-    if (f.defines_ctx_new && !f.needs_ssl3)
-        return refuse(why, whylen, "it has OpenSSL built in (it defines SSL_CTX_new and does "
-                      "not use libssl.so.3): its calls cannot be interposed");
+    if (f.old_ssl[0] != '\0' && !f.needs_ssl3 && !f.needs_ssl11)
+        return refuse(why, whylen, "it is linked against an OpenSSL older than 1.1 (%s); the "
+                      "library works with OpenSSL 1.1 (libssl.so.1.1) and 3 (libssl.so.3)",
+                      f.old_ssl);
+    if (f.defines_ctx_new && !f.needs_ssl3 && !f.needs_ssl11)
+        return refuse(why, whylen, "it has OpenSSL built in (it defines SSL_CTX_new and uses "
+                      "neither libssl.so.3 nor libssl.so.1.1): its calls cannot be interposed");
+    *openssl = f.needs_ssl3    ? AS_ELF_OPENSSL_3
+               : f.needs_ssl11 ? AS_ELF_OPENSSL_1_1
+                               : AS_ELF_OPENSSL_NONE;
     return 1;
 }

@@ -14,7 +14,8 @@
  *
  * COMMAND is resolved through PATH as execvp would, and that file's ELF
  * headers are read (elfcheck.c): a program the library cannot work in is
- * refused (exit 126) rather than run unstapled without a word. */
+ * refused (exit 126) rather than run unstapled without a word; so is one
+ * linked against OpenSSL 1.1 when the 1.1 core is not installed. */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <errno.h>
@@ -77,9 +78,10 @@ static void usage(FILE *out)
             "The library is looked for next to this program, then in %s,\n"
             "then in ../lib relative to this program; it is put first in LD_PRELOAD.\n"
             "COMMAND is refused (exit 126) if it is setuid or setgid, statically linked,\n"
-            "linked against OpenSSL 1.x, or has OpenSSL built in: LD_PRELOAD cannot\n"
-            "make those staple.  Found but not runnable (a directory, not executable):\n"
-            "exit 126.  Not found: exit 127.\n"
+            "linked against an OpenSSL older than 1.1, or has OpenSSL built in:\n"
+            "LD_PRELOAD cannot make those staple; so is one linked against OpenSSL 1.1\n"
+            "if libautostaple-core-1.1.so is not installed.  Found but not runnable (a\n"
+            "directory, not executable): exit 126.  Not found: exit 127.\n"
             "\n"
             "autostaple check tells, step by step, whether the library would staple a\n"
             "response for CERTFILE's certificate: exit 0 good, 1 revoked or unknown,\n"
@@ -199,6 +201,20 @@ static int parse_options(int argc, char **argv, int *status)
     return i; /* no COMMAND: as_cmd_run says so */
 }
 
+/* The core for programs linked against OpenSSL 1.1 (shim/preload.c). */
+#define CORE_1_1 "libautostaple-core-1.1.so"
+
+/* Whether the file NAME is in the directory of the file LIB. */
+static int beside(const char *lib, const char *name)
+{
+    char path[PATH_MAX];
+    const char *slash = strrchr(lib, '/');
+    int dlen = slash != NULL ? (int)(slash - lib) : 1;
+    const char *dir = slash != NULL ? lib : ".";
+    int n = snprintf(path, sizeof(path), "%.*s/%s", dlen, dir, name);
+    return n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0;
+}
+
 /* Where execvp would find cmd, into out.  Returns 0, or the exit status
  * (127: not found, 126: found but not executable) after saying why. */
 static int resolve(const char *cmd, char *out, size_t len)
@@ -261,7 +277,8 @@ int as_cmd_run(int argc, char **argv)
     if ((status = resolve(argv[first], path, sizeof(path))) != 0)
         return status;
     char why[512];
-    if (!as_elf_preloadable(path, why, sizeof(why))) {
+    enum as_elf_openssl openssl;
+    if (!as_elf_preloadable(path, &openssl, why, sizeof(why))) {
         fprintf(stderr, "autostaple: refusing to run %s: %s\n", path, why);
         return 126;
     }
@@ -270,6 +287,16 @@ int as_cmd_run(int argc, char **argv)
         fprintf(stderr, "autostaple: cannot find libautostaple.so next to this program, "
                         "in %s or in ../lib\n", AS_LIBDIR);
         return 1;
+    }
+    /* A program linked against OpenSSL 1.1 needs the core built for it,
+     * beside the library (shim/preload.c); a build without OpenSSL 1.1's
+     * headers has none. */
+    if (openssl == AS_ELF_OPENSSL_1_1 && !beside(lib, CORE_1_1)) {
+        fprintf(stderr, "autostaple: refusing to run %s: it is linked against OpenSSL 1.1 "
+                        "(libssl.so.1.1), and this installation has no %s beside %s "
+                        "(built without OpenSSL 1.1's headers: 'make openssl11', then make)\n",
+                path, CORE_1_1, lib);
+        return 126;
     }
     const char *old = getenv("LD_PRELOAD"), *runtime = sanitizer_runtime();
     char *preload = malloc(strlen(runtime) + strlen(lib) + (old ? strlen(old) : 0) + 3);

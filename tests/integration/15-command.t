@@ -139,19 +139,38 @@ else
     skip "gcc -static cannot link here ($(head -n1 "$T/static.err"))" 3
 fi
 
-# A program that needs libssl.so.1.1: linked against a stub of that name.
+# Programs that need libssl.so.1.1 and libssl.so.1.0.2: linked against
+# stubs of those names.
 mkdir -p "$T/old"
 echo 'int SSL_library_init(void) { return 1; }' >"$T/old/stub.c"
 cat >"$T/old/main.c" <<'EOF'
+#include <stdio.h>
 int SSL_library_init(void);
-int main(void) { return SSL_library_init() ? 0 : 1; }
+int main(void) { puts("served"); return SSL_library_init() ? 0 : 1; }
 EOF
-if ! gcc -shared -fPIC -Wl,-soname,libssl.so.1.1 -o "$T/old/libssl.so.1.1" "$T/old/stub.c" ||
-    ! gcc -o "$T/old/server" "$T/old/main.c" "$T/old/libssl.so.1.1" -Wl,-rpath,"$T/old"; then
-    fail "build a program needing libssl.so.1.1"
+for v in 1.1 1.0.2; do
+    if ! gcc -shared -fPIC -Wl,-soname,libssl.so.$v -o "$T/old/libssl.so.$v" "$T/old/stub.c" ||
+        ! gcc -o "$T/old/server-$v" "$T/old/main.c" "$T/old/libssl.so.$v" -Wl,-rpath,"$T/old"; then
+        fail "build a program needing libssl.so.$v"
+    fi
+    check "the OpenSSL $v program runs by itself" "$T/old/server-$v"
+done
+refused openssl-1.0 "it is linked against an OpenSSL older than 1\.1 \(libssl\.so\.1\.0\.2\)" \
+    "$T/old/server-1.0.2"
+# OpenSSL 1.1: run when the 1.1 core is beside the library, refused when not
+# (tests/openssl11/15-command.t runs Debian 11's s_server so).
+mkdir -p "$T/no11"
+cp "$AUTOSTAPLE" "$AS_BUILD/libautostaple.so" "$AS_BUILD/libautostaple-core.so" "$T/no11/"
+run no11 "$T/no11/autostaple" -- "$T/old/server-1.1"
+is "$RC/$OUT" "126/" "openssl-1.1 without the 1.1 core: exit 126, not run"
+like "$ERR" "^autostaple: refusing to run $T/old/server-1.1: it is linked against OpenSSL 1\.1 \(libssl\.so\.1\.1\), and this installation has no libautostaple-core-1\.1\.so beside $T/no11/libautostaple\.so" \
+    "openssl-1.1 without the 1.1 core: says why"
+if [ -e "$AS_BUILD/libautostaple-core-1.1.so" ]; then
+    run openssl-1.1 "$AUTOSTAPLE" -- "$T/old/server-1.1"
+    is "$RC/$OUT" "0/served" "openssl-1.1 with the 1.1 core: run"
+else
+    skip "no OpenSSL 1.1 core in this build (make openssl11)"
 fi
-check "the OpenSSL 1.1 program runs by itself" "$T/old/server"
-refused openssl-1.1 "it is linked against OpenSSL 1\.x \(libssl\.so\.1\.1\)" "$T/old/server"
 
 # A program with OpenSSL built in: it defines SSL_CTX_new itself.
 cat >"$T/builtin.c" <<'EOF'
@@ -160,7 +179,7 @@ void *SSL_CTX_new(const void *method) { return (void *)method; }
 int main(void) { return SSL_CTX_new(NULL) != NULL; }
 EOF
 gcc -o "$T/builtin" "$T/builtin.c" || fail "build a program defining SSL_CTX_new"
-refused builtin "it has OpenSSL built in \(it defines SSL_CTX_new and does not use libssl\.so\.3" "$T/builtin"
+refused builtin "it has OpenSSL built in \(it defines SSL_CTX_new and uses neither libssl\.so\.3 nor libssl\.so\.1\.1\)" "$T/builtin"
 
 # Allowed: scripts, and programs that may load libssl later.
 printf '#!/bin/sh\necho "script $AUTOSTAPLE_SKEW"\n' >"$T/script.sh" && chmod 755 "$T/script.sh"
