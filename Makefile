@@ -42,7 +42,8 @@ all: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/autostapl
 # Debian 11's packages (libssl-dev, libssl1.1), which mk/openssl11.sh
 # downloads and unpacks into OPENSSL11 (`make openssl11`; `make check` does
 # it).  Without them this core is skipped, with a note: OpenSSL 1.1
-# programs are then left alone (preload.c logs why).
+# programs are then left alone (preload.c logs why).  OPENSSL11=none: no
+# fetch, no 1.1 core, tests/openssl11/ skipped (check-trixie).
 OPENSSL11  ?= build/debian11
 MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 OSSL11_CFLAGS := -I$(OPENSSL11)/usr/include -I$(OPENSSL11)/usr/include/$(MULTIARCH)
@@ -125,10 +126,10 @@ $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 # The same fixture server against Debian 11's OpenSSL 1.1.1 (RUNPATH to it),
 # and against copies of 1.1.1 and of the system's OpenSSL 3 without symbol
 # versions (tests/helpers/unversion.py: a vendor's build); the TLS plugin
-# for each ABI.  Only with
+# for each ABI; the verification tool (tests/unit/verify.t) on the 1.1 core.  Only with
 # OPENSSL11 there (core-1.1 above).
 OSSL11_TEST_TOOLS := $(BUILD)/tests/fixture_server-1.1 $(BUILD)/tests/fixture_server-1.1u \
-                     $(BUILD)/tests/fixture_server-3u \
+                     $(BUILD)/tests/fixture_server-3u $(BUILD)/tests/unit/verify_tool-1.1 \
                      $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so
 UNVERSIONED11 := $(BUILD)/tests/unversioned-1.1
 UNVERSIONED3  := $(BUILD)/tests/unversioned-3
@@ -154,6 +155,11 @@ $(BUILD)/tests/fixture_server-3u: tests/servers/fixture_server.c $(UNVERSIONED3)
         $(UNVERSIONED3)/libcrypto.so.3
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -L$(UNVERSIONED3) \
 	    -Wl,-rpath,$(abspath $(UNVERSIONED3)) -lssl -lcrypto -lpthread
+$(BUILD)/libascore-1.1.a: $(CORE11_OBJ)
+	rm -f $@ && ar rcs $@ $(CORE11_OBJ)
+$(BUILD)/tests/unit/verify_tool-1.1: tests/unit/verify_tool.c $(HELPER_H) $(BUILD)/libascore-1.1.a
+	$(CC) $(ALL_CFLAGS) $(OSSL11_CFLAGS) -Ishim -o $@ $< $(BUILD)/libascore-1.1.a -L$(OSSL11_LIB) \
+	    -Wl,-rpath,$(abspath $(OSSL11_LIB)) -lssl -lcrypto -ldl -lpthread
 $(BUILD)/tests/tls_plugin-3.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -shared -fPIC -o $@ $< -lssl -lcrypto -lpthread
 $(BUILD)/tests/tls_plugin-1.1.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
@@ -169,7 +175,7 @@ test-tools: $(TEST_TOOLS) $(UNIT_BIN)
 
 check:
 	@mk/deps.sh check
-	@mk/openssl11.sh $(OPENSSL11)
+	@[ "$(OPENSSL11)" = none ] || mk/openssl11.sh $(OPENSSL11)
 	@$(MAKE) --no-print-directory all test-tools
 	@BUILD=$(BUILD) SANITIZE="$(SANITIZE)" OPENSSL11=$(OPENSSL11) tests/run-suite.sh
 
@@ -265,13 +271,14 @@ demo:
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/loopback_bind.so
 	@BUILD=$(BUILD) tests/demo.sh
 
-# The files `make install` lays out; `make uninstall` removes exactly these
-# (and DOCDIR once it is empty).  The preload object loads the core from its
+# The files `make install` lays out (the OpenSSL 1.1 core if it was built);
+# `make uninstall` removes exactly these (and DOCDIR once it is empty).  The preload object loads the core from its
 # own directory (shim/preload.c): both go to LIBDIR.
 MAN_PAGES := docs/man/autostaple.1 docs/man/libautostaple.7
 DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md docs/deploying.md
 INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
              $(DESTDIR)$(LIBDIR)/libautostaple.so $(DESTDIR)$(LIBDIR)/libautostaple-core.so \
+             $(DESTDIR)$(LIBDIR)/libautostaple-core-1.1.so \
              $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES)))) \
              $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(filter %.7,$(MAN_PAGES)))) \
              $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
@@ -285,13 +292,14 @@ INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
 INSTALL_ROFF = sed -e 's|/usr/local/lib|$(subst -,\\-,$(LIBDIR))|g' \
                    -e 's|/usr/local/share/doc/autostaple|$(subst -,\\-,$(DOCDIR))|g'
 
-install: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/libascore.a
+install: $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(BUILD)/libascore.a core-1.1
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR) $(BUILD)/install
 	$(CC) $(ALL_CFLAGS) -Ishim -DAS_LIBDIR=\"$(LIBDIR)\" -o $(BUILD)/install/autostaple \
 	    $(TOOL_SRC) $(BUILD)/libascore.a -lssl -lcrypto -ldl -lpthread
 	install -m 0755 $(BUILD)/install/autostaple $(DESTDIR)$(BINDIR)/
-	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(BUILD)/libautostaple.so $(BUILD)/libautostaple-core.so \
+	    $(wildcard $(BUILD)/libautostaple-core-1.1.so) $(DESTDIR)$(LIBDIR)/
 	for m in $(MAN_PAGES); do \
 	    $(INSTALL_ROFF) $$m >$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} && \
 	    chmod 0644 $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; \

@@ -1,7 +1,8 @@
 #!/bin/bash
 # mk/trixie.sh [COMMAND]: the whole `make check` inside Debian 13 (trixie:
 # OpenSSL 3.5, nginx 1.26, Apache 2.4.71, libcurl 8.14), next to the host's
-# Debian 12; or COMMAND, a shell command run in the copy of the tree there
+# Debian 12, but for tests/openssl11/ (OPENSSL11=none: Debian 11's OpenSSL
+# 1.1 is tested on the host, by make check); or COMMAND, a shell command run in the copy of the tree there
 # (say, 'mk/deps.sh check && make bench-tools && bench/handshakes.sh').
 # Root only (debootstrap, chroot, mounts).
 #
@@ -24,7 +25,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 target=${TRIXIE_ROOT:-$src/build/trixie-root}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-command=${*:-mk/deps.sh check && make check}
+command=${*:-mk/deps.sh check && make check OPENSSL11=none}
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "mk/trixie.sh: needs root (debootstrap, chroot, mounts)" >&2

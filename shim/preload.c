@@ -294,22 +294,21 @@ __attribute__((constructor)) static void remember_self_at_load(void)
     pthread_once(&self_once, remember_self);
 }
 
-/* Whether the libssl that F's real functions come from is the one a core
- * for its ABI would link to (by soname), with its libcrypto: else loading
- * the core would map a second OpenSSL beside the program's, and hand the
- * program's objects to it. */
+/* Whether the libssl and libcrypto a core for F's ABI links to (by soname)
+ * are already mapped: else loading the core would map a second OpenSSL
+ * beside the program's (a vendor's copy under another name), and hand the
+ * program's objects to it.  (Not whether F's real functions are that
+ * libssl's own: another preloaded library may interpose them.) */
 static int core_would_share_openssl(const struct family *f)
 {
-    void *h = dlopen(abi_info[f->abi].libssl, RTLD_LAZY | RTLD_NOLOAD);
-    if (h == NULL)
-        return 0;
-    int same = dlsym(h, "SSL_CTX_new") == (void *)f->fn.SSL_CTX_new;
-    dlclose(h);
-    void *c = dlopen(abi_info[f->abi].libcrypto, RTLD_LAZY | RTLD_NOLOAD);
-    if (c == NULL)
-        return 0;
-    dlclose(c);
-    return same;
+    const char *names[] = { abi_info[f->abi].libssl, abi_info[f->abi].libcrypto };
+    for (size_t i = 0; i < 2; i++) {
+        void *h = dlopen(names[i], RTLD_LAZY | RTLD_NOLOAD);
+        if (h == NULL)
+            return 0;
+        dlclose(h);
+    }
+    return 1;
 }
 
 /* Loads the core for loading_for's ABI (once per ABI). */

@@ -39,7 +39,8 @@ run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/autostaple-run.XXXXXX")
 chmod 755 "$run_tmp"   # tests run servers as nobody too
 export TMPDIR=$run_tmp
 export AS_BUILD=$build AS_PKI=$pki AS_SRC=$root
-export AS_OPENSSL11=$(cd "${OPENSSL11:-build/debian11}" 2>/dev/null && pwd || echo "$root/build/debian11")
+AS_OPENSSL11=$(cd "${OPENSSL11:-build/debian11}" 2>/dev/null && pwd || echo none)
+export AS_OPENSSL11
 export AS_SHIM=$build/libautostaple.so
 case "${SANITIZE:-}" in
 *address*)

@@ -9,7 +9,7 @@
 # The table of what each refused is printed (docs/configuration.md,
 # "Verification", cites it).
 . "$AS_SRC/tests/lib.sh"
-VERIFY=$AS_BUILD/tests/unit/verify_tool
+VERIFY=${VERIFY_TOOL:-$AS_BUILD/tests/unit/verify_tool}
 command -v gnutls-cli >/dev/null || skip_all "gnutls-cli is not installed (gnutls-bin)"
 
 # case NAME MKRESP-ARGS...: the three verdicts on such a response for

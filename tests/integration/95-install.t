@@ -19,6 +19,13 @@ cp -pR "$AS_BUILD/obj" "$AS_BUILD/libascore.a" "$AS_BUILD/libautostaple.so" \
     "$AS_BUILD/libautostaple-core.so" "$AS_BUILD/autostaple" "$build/" ||
     _as_infra_fail "copy the build"
 cp -p "$AS_BUILD/libdir" "$build/" 2>/dev/null
+# The OpenSSL 1.1 core, if this build has it: installed beside the other.
+core11=
+if [ -e "$AS_BUILD/libautostaple-core-1.1.so" ]; then
+    cp -pR "$AS_BUILD/obj-1.1" "$AS_BUILD/libautostaple-core-1.1.so" "$build/" ||
+        _as_infra_fail "copy the OpenSSL 1.1 core"
+    core11=libautostaple-core-1.1.so
+fi
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$AS_SRC" BUILD="$build" "$@"; }
 
 # Under a sanitizer the installed library needs its runtime loaded first;
@@ -33,7 +40,8 @@ fi
 expected() {
     local p=${1#/}
     printf '%s\n' "755 $p/bin/autostaple" "644 $p/lib/libautostaple.so" \
-        "644 $p/lib/libautostaple-core.so" "644 $p/share/man/man1/autostaple.1" \
+        "644 $p/lib/libautostaple-core.so" ${core11:+"644 $p/lib/$core11"} \
+        "644 $p/share/man/man1/autostaple.1" \
         "644 $p/share/man/man7/libautostaple.7" "644 $p/share/doc/autostaple/README.md" \
         "644 $p/share/doc/autostaple/configuration.md" "644 $p/share/doc/autostaple/PERFORMANCE.md" \
         "644 $p/share/doc/autostaple/design.md" "644 $p/share/doc/autostaple/deploying.md" | sort

@@ -2,7 +2,7 @@
 # Response verification (shim/ocsp_verify.c) on responses built by mkresp:
 # every check of what must hold before a response is stapled (shim/ocsp_verify.c).
 . "$AS_SRC/tests/lib.sh"
-VERIFY=$AS_BUILD/tests/unit/verify_tool
+VERIFY=${VERIFY_TOOL:-$AS_BUILD/tests/unit/verify_tool}
 
 # verdict LEAF [MKRESP ARGS...]: what the shim says of such a response for LEAF
 verdict() {

@@ -1,0 +1,1 @@
+../integration/46-client-strictness.t

@@ -1,0 +1,1 @@
+../unit/verify.t
