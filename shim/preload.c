@@ -421,20 +421,14 @@ static struct as_cert_source source_of(const char *named)
     return src;
 }
 
-static void bind_bio_3(void)
+static void bind_bio(struct family *f)
 {
     pthread_once(&self_once, remember_self);
-    struct family *f = &families[FAMILY_3];
     f->BIO_new_file = (BIO * (*)(const char *, const char *))
         find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
 }
-static void bind_bio_1_1(void)
-{
-    pthread_once(&self_once, remember_self);
-    struct family *f = &families[FAMILY_1_1];
-    f->BIO_new_file = (BIO * (*)(const char *, const char *))
-        find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
-}
+static void bind_bio_3(void) { bind_bio(&families[FAMILY_3]); }
+static void bind_bio_1_1(void) { bind_bio(&families[FAMILY_1_1]); }
 
 /* ------------------------------------------------------------------------
  * The hooks.  HOOK(ret, name, params, args) defines name_3 and name_1_1,

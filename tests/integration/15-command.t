@@ -226,6 +226,7 @@ like "$RC/$ERR" "^1/autostaple: cannot find libautostaple\.so next to this progr
 # Built from a copy of this build (only the command is linked again).
 mkdir -p "$T/b"
 cp -a "$AS_BUILD/obj" "$AS_BUILD/libascore.a" "$AS_BUILD/libautostaple.so" "$AS_BUILD/libautostaple-core.so" "$T/b/"
+[ -e "$AS_BUILD/libautostaple-core-1.1.so" ] && cp -a "$AS_BUILD/obj-1.1" "$AS_BUILD/libautostaple-core-1.1.so" "$T/b/"
 if make -C "$AS_SRC" install BUILD="$T/b" SANITIZE="${SANITIZE:-}" PREFIX="$T/prefix" \
     LIBDIR="$T/prefix/lib/multiarch" >"$T/install.log" 2>&1; then
     run libdir "$T/prefix/bin/autostaple" -- sh -c 'echo "$LD_PRELOAD"'
