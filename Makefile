@@ -54,7 +54,7 @@ ifneq ($(wildcard $(OPENSSL11)/usr/include/openssl/ssl.h),)
 core-1.1: $(BUILD)/libautostaple-core-1.1.so
 else
 core-1.1:
-	@echo "make: skipped $(BUILD)/libautostaple-core-1.1.so (stapling for programs using OpenSSL 1.1): no OpenSSL 1.1.1 headers in $(OPENSSL11); 'make openssl11' fetches them"
+	@echo "make: skipped $(BUILD)/libautostaple-core-1.1.so (stapling for programs using OpenSSL 1.1): $(if $(filter none,$(OPENSSL11)),OPENSSL11=none,no OpenSSL 1.1.1 headers in $(OPENSSL11); 'make openssl11' fetches them)"
 endif
 
 openssl11:
