@@ -2,7 +2,9 @@
 # mk/trixie.sh [COMMAND]: the whole `make check` inside Debian 13 (trixie:
 # OpenSSL 3.5, nginx 1.26, Apache 2.4.71, libcurl 8.14), next to the host's
 # Debian 12, but for tests/openssl11/ (OPENSSL11=none: Debian 11's OpenSSL
-# 1.1 is tested on the host, by make check); or COMMAND, a shell command run in the copy of the tree there
+# 1.1 is tested on the host, by make check) and for the demo, deps.sh and
+# the Debian package (AS_PACKAGING_ON_HOST=1: tested on the host; this run
+# is about OpenSSL 3.5 and Debian 13's servers, within CI's time); or COMMAND, a shell command run in the copy of the tree there
 # (say, 'mk/deps.sh check && make bench-tools && bench/handshakes.sh').
 # Root only (debootstrap, chroot, mounts).
 #
@@ -67,7 +69,8 @@ mount -t proc proc "$r/proc"
 mount --rbind /dev "$r/dev"
 mount -t sysfs sysfs "$r/sys"
 chroot "$r" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 TERM=dumb ${TESTS:+TESTS="$TESTS"} ${BENCH_QUICK:+BENCH_QUICK=1} \
+    HOME=/root LANG=C.UTF-8 TERM=dumb AS_PACKAGING_ON_HOST=1 ${TESTS:+TESTS="$TESTS"} \
+    ${BENCH_QUICK:+BENCH_QUICK=1} \
     /bin/bash -c "cd /src && $2"
 '
 echo "mk/trixie.sh: in Debian 13 ($target): $command" >&2

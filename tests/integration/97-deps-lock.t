@@ -6,6 +6,8 @@
 # test's own; the package installed is one that is there already (procps),
 # forced through the install path.
 . "$AS_SRC/tests/lib.sh"
+[ -n "${AS_PACKAGING_ON_HOST:-}" ] &&
+    skip_all "deps.sh is tested by the host's run (mk/trixie.sh sets AS_PACKAGING_ON_HOST)"
 sanitized && skip_all "deps.sh has nothing to do with the library: the plain run covers it"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (apt-get, the dpkg lock)"

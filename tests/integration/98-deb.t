@@ -6,6 +6,8 @@
 # and preloads nothing; `autostaple check` and a server under the library
 # work from it; purged, it leaves nothing.
 . "$AS_SRC/tests/lib.sh"
+[ -n "${AS_PACKAGING_ON_HOST:-}" ] &&
+    skip_all "the package is tested by the host's run (mk/trixie.sh sets AS_PACKAGING_ON_HOST)"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root (apt-get install)"
 sanitized && skip_all "the package is built plain: the plain run covers it"
