@@ -126,8 +126,8 @@ $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 # The same fixture server against Debian 11's OpenSSL 1.1.1 (RUNPATH to it),
 # and against copies of 1.1.1 and of the system's OpenSSL 3 without symbol
 # versions (tests/helpers/unversion.py: a vendor's build); the TLS plugin
-# for each ABI; the verification tool (tests/unit/verify.t) on the 1.1 core.  Only with
-# OPENSSL11 there (core-1.1 above).
+# for each ABI; the verification tool (tests/unit/verify.t) on the 1.1
+# core.  Only with OPENSSL11 there (core-1.1 above).
 OSSL11_TEST_TOOLS := $(BUILD)/tests/fixture_server-1.1 $(BUILD)/tests/fixture_server-1.1u \
                      $(BUILD)/tests/fixture_server-3u $(BUILD)/tests/unit/verify_tool-1.1 \
                      $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so
@@ -272,8 +272,9 @@ demo:
 	@BUILD=$(BUILD) tests/demo.sh
 
 # The files `make install` lays out (the OpenSSL 1.1 core if it was built);
-# `make uninstall` removes exactly these (and DOCDIR once it is empty).  The preload object loads the core from its
-# own directory (shim/preload.c): both go to LIBDIR.
+# `make uninstall` removes exactly these (and DOCDIR once it is empty).  The
+# preload object loads the cores from its own directory (shim/preload.c):
+# all go to LIBDIR.
 MAN_PAGES := docs/man/autostaple.1 docs/man/libautostaple.7
 DOC_FILES := README.md docs/configuration.md docs/PERFORMANCE.md docs/design.md docs/deploying.md
 INSTALLED := $(DESTDIR)$(BINDIR)/autostaple \
