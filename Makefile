@@ -125,11 +125,13 @@ $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -lssl -lcrypto -lpthread
 # The same fixture server against Debian 11's OpenSSL 1.1.1 (RUNPATH to it),
 # and against copies of 1.1.1 and of the system's OpenSSL 3 without symbol
-# versions (tests/helpers/unversion.py: a vendor's build); the TLS plugin
+# versions (tests/helpers/unversion.py: a vendor's build) and of 1.1.1's
+# libssl renamed libvsl.so.1.1 (rename_soname.py: a vendor's copy); the TLS plugin
 # for each ABI; the verification tool (tests/unit/verify.t) on the 1.1
 # core.  Only with OPENSSL11 there (core-1.1 above).
 OSSL11_TEST_TOOLS := $(BUILD)/tests/fixture_server-1.1 $(BUILD)/tests/fixture_server-1.1u \
-                     $(BUILD)/tests/fixture_server-3u $(BUILD)/tests/unit/verify_tool-1.1 \
+                     $(BUILD)/tests/fixture_server-3u $(BUILD)/tests/fixture_server-1.1v \
+                     $(BUILD)/tests/unit/verify_tool-1.1 \
                      $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so
 UNVERSIONED11 := $(BUILD)/tests/unversioned-1.1
 UNVERSIONED3  := $(BUILD)/tests/unversioned-3
@@ -155,6 +157,14 @@ $(BUILD)/tests/fixture_server-3u: tests/servers/fixture_server.c $(UNVERSIONED3)
         $(UNVERSIONED3)/libcrypto.so.3
 	$(CC) $(WARN) -O2 -g -std=gnu11 -o $@ $< -L$(UNVERSIONED3) \
 	    -Wl,-rpath,$(abspath $(UNVERSIONED3)) -lssl -lcrypto -lpthread
+RENAMED11 := $(BUILD)/tests/renamed-1.1
+$(RENAMED11)/libvsl.so.1.1: tests/helpers/rename_soname.py | $(BUILD)/obj
+	@mkdir -p $(@D)
+	python3 tests/helpers/rename_soname.py $(OSSL11_LIB)/libssl.so.1.1 $@ libvsl.so.1.1
+	ln -sf libvsl.so.1.1 $(RENAMED11)/libvsl.so
+$(BUILD)/tests/fixture_server-1.1v: tests/servers/fixture_server.c $(RENAMED11)/libvsl.so.1.1
+	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -o $@ $< -L$(RENAMED11) -L$(OSSL11_LIB) \
+	    -Wl,-rpath,$(abspath $(RENAMED11)):$(abspath $(OSSL11_LIB)) -lvsl -lcrypto -lpthread
 $(BUILD)/libascore-1.1.a: $(CORE11_OBJ)
 	rm -f $@ && ar rcs $@ $(CORE11_OBJ)
 $(BUILD)/tests/unit/verify_tool-1.1: tests/unit/verify_tool.c $(HELPER_H) $(BUILD)/libascore-1.1.a

@@ -123,6 +123,8 @@ static pthread_once_t self_once = PTHREAD_ONCE_INIT;
 static void remember_self(void); /* sets the two above, once */
 static __thread int in_shim __attribute__((tls_model("initial-exec")));
 
+/* One line on standard error: "autostaple[PID]: LEVEL: " and FMT, which
+ * takes two strings, A and B (B may be ""). */
 static void say(const char *level, const char *fmt, const char *a, const char *b)
 {
     char msg[PATH_MAX + 256], line[PATH_MAX + 320];
@@ -323,7 +325,7 @@ static void load_core(void)
         snprintf(path, sizeof(path), "%s/%s", self_dir, abi_info[f->abi].core_file);
 
     if (!core_would_share_openssl(f)) {
-        say("error", "this program's %s is not %s, which %s is built for; stapling disabled",
+        say("error", "this program's %s is not %s, the one its core links to; stapling disabled",
             abi_info[f->abi].label, abi_info[f->abi].libssl);
         return;
     }
