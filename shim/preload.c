@@ -174,7 +174,7 @@ static void *find_next(const char *name, const char *version, const char *soname
         p = dlsym(RTLD_NEXT, name);
     Dl_info info;
     if (p != NULL && dladdr(p, &info) != 0 && info.dli_fbase == self_base)
-        return NULL; /* ourselves, loaded twice: never call it */
+        return NULL; /* a hook of ours: calling it would recurse */
     return p;
 }
 
@@ -313,7 +313,8 @@ static int core_would_share_openssl(const struct family *f)
     return 1;
 }
 
-/* Loads the core for loading_for's ABI (once per ABI). */
+/* Loads the core for loading_for's ABI: run under that ABI's once (the
+ * same function for both; loading_for says which). */
 static void load_core(void)
 {
     const struct family *f = loading_for;
@@ -339,8 +340,6 @@ static void load_core(void)
     }
     atomic_store_explicit(&cores[f->abi].core, c, memory_order_release);
 }
-static void load_core_3(void) { load_core(); }
-static void load_core_1_1(void) { load_core(); }
 
 static enum abi refused_abi; /* read by note_refused, under its once */
 static void note_refused(void)
@@ -376,7 +375,7 @@ static const struct as_core *core_for(enum family_id id, const SSL_CTX *ctx)
         return NULL;
     }
     loading_for = f;
-    pthread_once(&cores[want].once, want == ABI_3 ? load_core_3 : load_core_1_1);
+    pthread_once(&cores[want].once, load_core);
     return atomic_load_explicit(&cores[want].core, memory_order_acquire);
 }
 
