@@ -132,7 +132,8 @@ $(BUILD)/tests/fixture_%: tests/servers/fixture_%.c | $(BUILD)/obj
 OSSL11_TEST_TOOLS := $(BUILD)/tests/fixture_server-1.1 $(BUILD)/tests/fixture_server-1.1u \
                      $(BUILD)/tests/fixture_server-3u $(BUILD)/tests/fixture_server-1.1v \
                      $(BUILD)/tests/unit/verify_tool-1.1 \
-                     $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so
+                     $(BUILD)/tests/tls_plugin-3.so $(BUILD)/tests/tls_plugin-1.1.so \
+                     $(BUILD)/tests/tls_plugin-3v.so $(BUILD)/tests/tls_plugin-1.1v.so
 UNVERSIONED11 := $(BUILD)/tests/unversioned-1.1
 UNVERSIONED3  := $(BUILD)/tests/unversioned-3
 OSSL3_LIB     := $(dir $(shell $(CC) -print-file-name=libssl.so.3))
@@ -175,6 +176,20 @@ $(BUILD)/tests/tls_plugin-3.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
 $(BUILD)/tests/tls_plugin-1.1.so: tests/helpers/tls_plugin.c | $(BUILD)/obj
 	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -shared -fPIC -o $@ $< -L$(OSSL11_LIB) \
 	    -Wl,-rpath,$(abspath $(OSSL11_LIB)) -lssl -lcrypto -lpthread
+# The plugin again, linked to a renamed copy of each libssl (a plugin with
+# an OpenSSL of its own, loaded RTLD_LOCAL: 28-private-openssl.t).
+RENAMED3 := $(BUILD)/tests/renamed-3
+$(RENAMED3)/libvsl.so.3: tests/helpers/rename_soname.py | $(BUILD)/obj
+	@mkdir -p $(@D)
+	python3 tests/helpers/rename_soname.py $(OSSL3_LIB)libssl.so.3 $@ libvsl.so.3
+	ln -sf libvsl.so.3 $(RENAMED3)/libvsl.so
+$(BUILD)/tests/tls_plugin-3v.so: tests/helpers/tls_plugin.c $(RENAMED3)/libvsl.so.3
+	$(CC) $(WARN) -O2 -g -std=gnu11 -shared -fPIC -o $@ $< -L$(RENAMED3) \
+	    -Wl,-rpath,$(abspath $(RENAMED3)) -lvsl -lcrypto -lpthread
+$(BUILD)/tests/tls_plugin-1.1v.so: tests/helpers/tls_plugin.c $(RENAMED11)/libvsl.so.1.1
+	$(CC) $(WARN) -O2 -g -std=gnu11 $(OSSL11_CFLAGS) -shared -fPIC -o $@ $< -L$(RENAMED11) \
+	    -L$(OSSL11_LIB) -Wl,-rpath,$(abspath $(RENAMED11)):$(abspath $(OSSL11_LIB)) -lvsl -lcrypto \
+	    -lpthread
 ifneq ($(wildcard $(OPENSSL11)/usr/include/openssl/ssl.h),)
 TEST_TOOLS += $(OSSL11_TEST_TOOLS)
 endif

@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <sys/auxv.h>
 #include <grp.h>
+#include <link.h>
 #include <unistd.h>
 
 #include "boundary.h"
@@ -73,6 +74,8 @@ struct family {
     pthread_once_t once;
     enum abi abi;             /* what the real SSL_CTX_new's library is */
     int unusable;             /* cannot tell servers from clients */
+    int global;               /* every real function found is in the global
+                               * scope: every caller binds to it (real_for) */
     struct {
         SSL_CTX *(*SSL_CTX_new)(const SSL_METHOD *);
         SSL_CTX *(*SSL_CTX_new_ex)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *);
@@ -95,6 +98,7 @@ struct family {
      * before it loads libssl. */
     pthread_once_t bio_once;
     BIO *(*BIO_new_file)(const char *, const char *);
+    int bio_global;
 };
 static struct family families[FAMILY_COUNT] = {
     [FAMILY_3] = { .version = "OPENSSL_3.0.0", .version_111 = "OPENSSL_3.0.0",
@@ -154,27 +158,75 @@ static void read_env(void)
         disabled = 1;
 }
 
-/* The next definition of NAME after this object: at VERSION in the global
- * scope; failing that, in SONAME loaded with RTLD_LOCAL (a plugin's
- * libssl); failing that, with no version (a libssl built without them;
- * glibc also matches a versioned request to an unversioned definition). */
-static void *find_next(const char *name, const char *version, const char *soname)
+/* Is P (a definition) in this object? */
+static int ours(const void *p)
 {
-    void *p = dlvsym(RTLD_NEXT, name, version);
-    if (p == NULL) {
-        void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
-        if (h != NULL) {
-            p = dlvsym(h, name, version);
-            if (p == NULL)
-                p = dlsym(h, name);
-            dlclose(h);
-        }
-    }
-    if (p == NULL)
-        p = dlsym(RTLD_NEXT, name);
     Dl_info info;
-    if (p != NULL && dladdr(p, &info) != 0 && info.dli_fbase == self_base)
-        return NULL; /* a hook of ours: calling it would recurse */
+    return dladdr(p, &info) != 0 && info.dli_fbase == self_base;
+}
+
+/* Whether the object defining P has symbol versions: glibc binds a
+ * versioned reference to a definition without any (a vendor's libssl
+ * built without them), never to one of another version. */
+static int versioned(const void *p)
+{
+    Dl_info info;
+    struct link_map *map = NULL;
+    if (dladdr1(p, &info, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL)
+        return 1;
+    for (const ElfW(Dyn) *d = map->l_ld; d != NULL && d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_VERDEF)
+            return 1;
+    return 0;
+}
+
+/* NAME at VERSION, as a lookup in HANDLE's scope binds it: the versioned
+ * definition, or an unversioned one from an object without versions; not
+ * one of our hooks. */
+static void *lookup_in(void *handle, const char *name, const char *version)
+{
+    void *p = dlvsym(handle, name, version);
+    if (p == NULL && (p = dlsym(handle, name)) != NULL && versioned(p))
+        p = NULL;
+    return p != NULL && !ours(p) ? p : NULL;
+}
+
+/* The definition of NAME at VERSION that a reference to it would bind to
+ * without this object: in the global scope after it (*global set to 1);
+ * failing that, in SONAME loaded with RTLD_LOCAL (a plugin's libssl, as
+ * Python's ssl module loads it), which only that soname's users bind to
+ * (*global left alone). */
+static void *find_next(const char *name, const char *version, const char *soname, int *global)
+{
+    void *p = lookup_in(RTLD_NEXT, name, version);
+    if (p != NULL) {
+        *global = 1;
+        return p;
+    }
+    void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);
+    if (h != NULL) {
+        p = lookup_in(h, name, version);
+        dlclose(h);
+    }
+    return p;
+}
+
+/* The definition of NAME at VERSION that CALLER (an address in the object
+ * that called a hook) binds to: in the caller's own scope, that is, it and
+ * its dependencies (a plugin loaded with RTLD_LOCAL, with a libssl of its
+ * own).  NULL for the main program or if there is none. */
+static void *caller_binds_to(const void *caller, const char *name, const char *version)
+{
+    Dl_info info;
+    struct link_map *map = NULL;
+    if (dladdr1(caller, &info, (void **)&map, RTLD_DL_LINKMAP) == 0 || map == NULL ||
+        map->l_name == NULL || map->l_name[0] == '\0' || info.dli_fbase == self_base)
+        return NULL;
+    void *h = dlopen(map->l_name, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL)
+        return NULL;
+    void *p = lookup_in(h, name, version);
+    dlclose(h);
     return p;
 }
 
@@ -197,17 +249,25 @@ static enum abi abi_of(void *fn)
     return ABI_UNKNOWN;
 }
 
+/* Binds one real function of F; F stays global while each found is. */
+static void *bind_one(struct family *f, const char *name, const char *version)
+{
+    int global = 0;
+    void *p = find_next(name, version, abi_info[f->nominal].libssl, &global);
+    if (p != NULL && !global)
+        f->global = 0;
+    return p;
+}
 #define BIND(f, name, version) \
-    ((f)->fn.name = (__typeof__((f)->fn.name))find_next(#name, version, \
-                                                        abi_info[(f)->nominal].libssl))
+    ((f)->fn.name = (__typeof__((f)->fn.name))bind_one(f, #name, version))
 #define BIND_CTRL(f, name) \
-    ((f)->ctrl.name = (__typeof__((f)->ctrl.name))find_next(#name, (f)->version, \
-                                                            abi_info[(f)->nominal].libssl))
+    ((f)->ctrl.name = (__typeof__((f)->ctrl.name))bind_one(f, #name, (f)->version))
 
 static void bind_family(struct family *f)
 {
     pthread_once(&self_once, remember_self);
     pthread_once(&env_once, read_env);
+    f->global = 1;
     BIND(f, SSL_CTX_new, f->version);
     if (f->nominal == ABI_3)
         BIND(f, SSL_CTX_new_ex, f->version);
@@ -244,8 +304,9 @@ static void bind_family(struct family *f)
         if (getters[i].since_3_2 && f->abi != ABI_3)
             continue;
         const char *version = getters[i].since_3_2 ? "OPENSSL_3.2.0" : f->version;
+        int global = 0;
         const SSL_METHOD *(*get)(void) = (const SSL_METHOD *(*)(void))find_next(
-            getters[i].name, version, abi_info[f->nominal].libssl);
+            getters[i].name, version, abi_info[f->nominal].libssl, &global);
         if (get != NULL)
             f->client_methods[n++] = get();
     }
@@ -265,12 +326,36 @@ static struct family *bound(enum family_id id)
     return &families[id];
 }
 
-/* The real function for a hook of family F, bound on first use; abort if
- * it is missing, since there is nothing sane to return in its place. */
-#define REAL(F, name) \
-    (bound(F)->fn.name != NULL ? families[F].fn.name : (die(#name), families[F].fn.name))
-#define REAL_CTRL(F, name) \
-    (bound(F)->ctrl.name != NULL ? families[F].ctrl.name : (die(#name), families[F].ctrl.name))
+/* The real function for a call to a hook of family F from CALLER: the one
+ * the caller would have bound to without this object.  That is F's (bound
+ * on first use) when F's are in the global scope, which every caller
+ * searches first; else the caller's own scope decides (about 0.3 us: only
+ * in a process whose OpenSSL is loaded RTLD_LOCAL), and *own says whether
+ * it is F's, the only kind the hooks act on: a plugin's own copy of
+ * OpenSSL is passed through.  Aborts if there is none, as the loader
+ * would have at the call (there is nothing sane to return in its place). */
+static void *real_for(struct family *f, void *bound_fn, const char *name, const char *version,
+                      const void *caller, int *own)
+{
+    *own = 1;
+    if (bound_fn != NULL && f->global)
+        return bound_fn;
+    void *p = caller_binds_to(caller, name, version);
+    if (p == NULL)
+        p = bound_fn;
+    if (p == NULL)
+        die(name);
+    *own = p == bound_fn;
+    return p;
+}
+#define REAL_AT(F, caller, own, field, name, version) \
+    ({ struct family *f_ = bound(F); \
+       (__typeof__(f_->field))real_for(f_, (void *)f_->field, #name, version, caller, own); })
+#define REAL(F, caller, own, name) REAL_AT(F, caller, own, fn.name, name, families[F].version)
+#define REAL_111(F, caller, own, name) \
+    REAL_AT(F, caller, own, fn.name, name, families[F].version_111)
+#define REAL_CTRL(F, caller, own, name) \
+    REAL_AT(F, caller, own, ctrl.name, name, families[F].version)
 
 /* Where this object is mapped, and the directory it was loaded from, taken
  * at load time while a relative LD_PRELOAD path still means what it meant;
@@ -381,7 +466,9 @@ static const struct as_core *core_for(enum family_id id, const SSL_CTX *ctx)
 
 static const struct as_core *core_for_ssl(enum family_id id, const SSL *ssl)
 {
-    return ssl == NULL ? NULL : core_for(id, families[id].fn.SSL_get_SSL_CTX(ssl));
+    return ssl == NULL || families[id].unusable
+               ? NULL
+               : core_for(id, families[id].fn.SSL_get_SSL_CTX(ssl));
 }
 
 #define TELL(c, call) do { in_shim = 1; (c)->call; in_shim = 0; } while (0)
@@ -426,7 +513,7 @@ static void bind_bio(struct family *f)
 {
     pthread_once(&self_once, remember_self);
     f->BIO_new_file = (BIO * (*)(const char *, const char *))
-        find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto);
+        find_next("BIO_new_file", f->version, abi_info[f->nominal].libcrypto, &f->bio_global);
 }
 static void bind_bio_3(void) { bind_bio(&families[FAMILY_3]); }
 static void bind_bio_1_1(void) { bind_bio(&families[FAMILY_1_1]); }
@@ -434,7 +521,8 @@ static void bind_bio_1_1(void) { bind_bio(&families[FAMILY_1_1]); }
 /* ------------------------------------------------------------------------
  * The hooks.  HOOK(ret, name, params, args) defines name_3 and name_1_1,
  * exported as name@@OPENSSL_3.0.0 and name@OPENSSL_1_1_0, each calling
- * hook_name(family, args...), written once below.  HOOK_111 exports the
+ * hook_name(family, caller, args...), written once below (caller: the
+ * return address, in the object that called; see real_for).  HOOK_111 exports the
  * 1.1 one as name@OPENSSL_1_1_1 (a call 1.1.1 added); HOOK_3 defines the
  * OpenSSL 3 one only.
  * ------------------------------------------------------------------------ */
@@ -442,7 +530,10 @@ static void bind_bio_1_1(void) { bind_bio(&families[FAMILY_1_1]); }
 #define HOOK_ONE(ret, name, params, args, suffix, id, at) \
     __asm__(".symver " #name "_" #suffix ", " #name at); \
     AS_EXPORT ret name##_##suffix params; \
-    AS_EXPORT ret name##_##suffix params { return hook_##name(id, ARGS args); }
+    AS_EXPORT ret name##_##suffix params \
+    { \
+        return hook_##name(id, __builtin_return_address(0), ARGS args); \
+    }
 #define HOOK_3(ret, name, params, args) \
     HOOK_ONE(ret, name, params, args, 3, FAMILY_3, "@@OPENSSL_3.0.0")
 #define HOOK(ret, name, params, args) \
@@ -452,24 +543,35 @@ static void bind_bio_1_1(void) { bind_bio(&families[FAMILY_1_1]); }
     HOOK_3(ret, name, params, args) \
     HOOK_ONE(ret, name, params, args, 1_1, FAMILY_1_1, "@OPENSSL_1_1_1")
 
-static BIO *hook_BIO_new_file(enum family_id id, const char *file, const char *mode)
+static BIO *hook_BIO_new_file(enum family_id id, const void *caller, const char *file,
+                              const char *mode)
 {
     struct family *f = &families[id];
     pthread_once(&f->bio_once, id == FAMILY_3 ? bind_bio_3 : bind_bio_1_1);
-    if (f->BIO_new_file == NULL)
-        die("BIO_new_file");
-    BIO *b = f->BIO_new_file(file, mode);
-    if (b != NULL && !in_shim && file != NULL && mode != NULL && mode[0] == 'r')
+    int own = 1;
+    BIO *(*real)(const char *, const char *) = f->BIO_new_file;
+    if (real == NULL || !f->bio_global) {
+        real = (BIO * (*)(const char *, const char *))caller_binds_to(caller, "BIO_new_file",
+                                                                      f->version);
+        if (real == NULL)
+            real = f->BIO_new_file;
+        if (real == NULL)
+            die("BIO_new_file");
+        own = real == f->BIO_new_file;
+    }
+    BIO *b = real(file, mode);
+    if (b != NULL && own && !in_shim && file != NULL && mode != NULL && mode[0] == 'r')
         remember_opened(file);
     return b;
 }
 HOOK(BIO *, BIO_new_file, (const char *file, const char *mode), (file, mode))
 
-static SSL_CTX *hook_SSL_CTX_new_ex(enum family_id id, OSSL_LIB_CTX *libctx, const char *propq,
-                                    const SSL_METHOD *meth)
+static SSL_CTX *hook_SSL_CTX_new_ex(enum family_id id, const void *caller, OSSL_LIB_CTX *libctx,
+                                    const char *propq, const SSL_METHOD *meth)
 {
-    SSL_CTX *ctx = REAL(id, SSL_CTX_new_ex)(libctx, propq, meth);
-    const struct as_core *c = core_for(id, ctx);
+    int own;
+    SSL_CTX *ctx = REAL(id, caller, &own, SSL_CTX_new_ex)(libctx, propq, meth);
+    const struct as_core *c = own ? core_for(id, ctx) : NULL;
     if (c != NULL)
         TELL(c, ctx_new(ctx));
     return ctx;
@@ -477,23 +579,27 @@ static SSL_CTX *hook_SSL_CTX_new_ex(enum family_id id, OSSL_LIB_CTX *libctx, con
 HOOK_3(SSL_CTX *, SSL_CTX_new_ex, (OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHOD *meth),
        (libctx, propq, meth))
 
-static SSL_CTX *hook_SSL_CTX_new(enum family_id id, const SSL_METHOD *meth)
+static SSL_CTX *hook_SSL_CTX_new(enum family_id id, const void *caller, const SSL_METHOD *meth)
 {
     /* libssl may reach SSL_CTX_new_ex above through its PLT: ctx_new is
      * idempotent. */
-    SSL_CTX *ctx = REAL(id, SSL_CTX_new)(meth);
-    const struct as_core *c = core_for(id, ctx);
+    int own;
+    SSL_CTX *ctx = REAL(id, caller, &own, SSL_CTX_new)(meth);
+    const struct as_core *c = own ? core_for(id, ctx) : NULL;
     if (c != NULL)
         TELL(c, ctx_new(ctx));
     return ctx;
 }
 HOOK(SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *meth), (meth))
 
-static long hook_SSL_CTX_callback_ctrl(enum family_id id, SSL_CTX *ctx, int cmd, void (*fp)(void))
+static long hook_SSL_CTX_callback_ctrl(enum family_id id, const void *caller, SSL_CTX *ctx, int cmd,
+                                       void (*fp)(void))
 {
-    long (*real)(SSL_CTX *, int, void (*)(void)) = REAL_CTRL(id, SSL_CTX_callback_ctrl);
+    int own;
+    long (*real)(SSL_CTX *, int, void (*)(void)) =
+        REAL_CTRL(id, caller, &own, SSL_CTX_callback_ctrl);
     const struct as_core *c;
-    if (cmd == SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB && (c = core_for(id, ctx)) != NULL) {
+    if (cmd == SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB && own && (c = core_for(id, ctx)) != NULL) {
         in_shim = 1;
         int taken = c->status_cb_set(ctx, fp);
         in_shim = 0;
@@ -504,10 +610,14 @@ static long hook_SSL_CTX_callback_ctrl(enum family_id id, SSL_CTX *ctx, int cmd,
 }
 HOOK(long, SSL_CTX_callback_ctrl, (SSL_CTX *ctx, int cmd, void (*fp)(void)), (ctx, cmd, fp))
 
-static long hook_SSL_CTX_ctrl(enum family_id id, SSL_CTX *ctx, int cmd, long larg, void *parg)
+static long hook_SSL_CTX_ctrl(enum family_id id, const void *caller, SSL_CTX *ctx, int cmd,
+                              long larg, void *parg)
 {
-    long (*real)(SSL_CTX *, int, long, void *) = REAL_CTRL(id, SSL_CTX_ctrl);
+    int own;
+    long (*real)(SSL_CTX *, int, long, void *) = REAL_CTRL(id, caller, &own, SSL_CTX_ctrl);
     const struct as_core *c;
+    if (!own)
+        return real(ctx, cmd, larg, parg);
 
     switch (cmd) {
     case SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB:
@@ -536,10 +646,12 @@ static long hook_SSL_CTX_ctrl(enum family_id id, SSL_CTX *ctx, int cmd, long lar
 }
 HOOK(long, SSL_CTX_ctrl, (SSL_CTX *ctx, int cmd, long larg, void *parg), (ctx, cmd, larg, parg))
 
-static long hook_SSL_ctrl(enum family_id id, SSL *ssl, int cmd, long larg, void *parg)
+static long hook_SSL_ctrl(enum family_id id, const void *caller, SSL *ssl, int cmd, long larg,
+                          void *parg)
 {
-    long (*real)(SSL *, int, long, void *) = REAL_CTRL(id, SSL_ctrl);
-    if (cmd != SSL_CTRL_CHAIN_CERT && cmd != SSL_CTRL_CHAIN)
+    int own;
+    long (*real)(SSL *, int, long, void *) = REAL_CTRL(id, caller, &own, SSL_ctrl);
+    if (!own || (cmd != SSL_CTRL_CHAIN_CERT && cmd != SSL_CTRL_CHAIN))
         return real(ssl, cmd, larg, parg);
     long rc = real(ssl, cmd, larg, parg);
     const struct as_core *c;
@@ -555,24 +667,26 @@ HOOK(long, SSL_ctrl, (SSL *ssl, int cmd, long larg, void *parg), (ssl, cmd, larg
 
 /* The certificate-loading hooks: real call, then tell the core where the
  * certificate may have come from (file: the *_file argument, or NULL). */
-#define CTX_LOAD_HOOK(hook, name, params, args, file) \
-    static int hook_##name(enum family_id id, ARGS params) \
+#define CTX_LOAD_HOOK(hook, real, name, params, args, file) \
+    static int hook_##name(enum family_id id, const void *caller, ARGS params) \
     { \
-        int rc = REAL(id, name) args; \
+        int own; \
+        int rc = real(id, caller, &own, name) args; \
         const struct as_core *c; \
-        if (rc == 1 && (c = core_for(id, ctx)) != NULL) { \
+        if (rc == 1 && own && (c = core_for(id, ctx)) != NULL) { \
             struct as_cert_source src = source_of(file); \
             TELL(c, ctx_loaded(ctx, &src)); \
         } \
         return rc; \
     } \
     hook(int, name, params, args)
-#define SSL_LOAD_HOOK(hook, name, params, args, file) \
-    static int hook_##name(enum family_id id, ARGS params) \
+#define SSL_LOAD_HOOK(hook, real, name, params, args, file) \
+    static int hook_##name(enum family_id id, const void *caller, ARGS params) \
     { \
-        int rc = REAL(id, name) args; \
+        int own; \
+        int rc = real(id, caller, &own, name) args; \
         const struct as_core *c; \
-        if (rc == 1 && (c = core_for_ssl(id, ssl)) != NULL) { \
+        if (rc == 1 && own && (c = core_for_ssl(id, ssl)) != NULL) { \
             struct as_cert_source src = source_of(file); \
             TELL(c, ssl_loaded(ssl, &src)); \
         } \
@@ -580,26 +694,26 @@ HOOK(long, SSL_ctrl, (SSL *ssl, int cmd, long larg, void *parg), (ssl, cmd, larg
     } \
     hook(int, name, params, args)
 
-CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x), NULL)
-CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate_file, (SSL_CTX *ctx, const char *file, int type),
+CTX_LOAD_HOOK(HOOK, REAL, SSL_CTX_use_certificate, (SSL_CTX *ctx, X509 *x), (ctx, x), NULL)
+CTX_LOAD_HOOK(HOOK, REAL, SSL_CTX_use_certificate_file, (SSL_CTX *ctx, const char *file, int type),
               (ctx, file, type), file)
-CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate_chain_file, (SSL_CTX *ctx, const char *file),
+CTX_LOAD_HOOK(HOOK, REAL, SSL_CTX_use_certificate_chain_file, (SSL_CTX *ctx, const char *file),
               (ctx, file), file)
-CTX_LOAD_HOOK(HOOK, SSL_CTX_use_certificate_ASN1,
+CTX_LOAD_HOOK(HOOK, REAL, SSL_CTX_use_certificate_ASN1,
               (SSL_CTX *ctx, int len, const unsigned char *d), (ctx, len, d), NULL)
-SSL_LOAD_HOOK(HOOK, SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x), NULL)
-SSL_LOAD_HOOK(HOOK, SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
+SSL_LOAD_HOOK(HOOK, REAL, SSL_use_certificate, (SSL *ssl, X509 *x), (ssl, x), NULL)
+SSL_LOAD_HOOK(HOOK, REAL, SSL_use_certificate_file, (SSL *ssl, const char *file, int type),
               (ssl, file, type), file)
-SSL_LOAD_HOOK(HOOK, SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file),
+SSL_LOAD_HOOK(HOOK, REAL, SSL_use_certificate_chain_file, (SSL *ssl, const char *file), (ssl, file),
               file)
-SSL_LOAD_HOOK(HOOK, SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
+SSL_LOAD_HOOK(HOOK, REAL, SSL_use_certificate_ASN1, (SSL *ssl, const unsigned char *d, int len),
               (ssl, d, len), NULL)
 /* (OpenSSL 1.1.1 and later: certificate, key and chain in one call, which
  * calls none of the functions above inside libssl.) */
-CTX_LOAD_HOOK(HOOK_111, SSL_CTX_use_cert_and_key,
+CTX_LOAD_HOOK(HOOK_111, REAL_111, SSL_CTX_use_cert_and_key,
               (SSL_CTX *ctx, X509 *x, EVP_PKEY *key, STACK_OF(X509) *chain, int override),
               (ctx, x, key, chain, override), NULL)
-SSL_LOAD_HOOK(HOOK_111, SSL_use_cert_and_key,
+SSL_LOAD_HOOK(HOOK_111, REAL_111, SSL_use_cert_and_key,
               (SSL *ssl, X509 *x, EVP_PKEY *key, STACK_OF(X509) *chain, int override),
               (ssl, x, key, chain, override), NULL)
 

@@ -61,10 +61,10 @@ static void usage(FILE *out)
             "       autostaple --help | --version\n"
             "\n"
             "autostaple COMMAND runs COMMAND with libautostaple.so preloaded, so that an\n"
-            "unmodified OpenSSL 3 server staples OCSP responses.  Each option sets the\n"
-            "AUTOSTAPLE_* variable of the same name (see libautostaple(7)); values\n"
-            "are passed as given (--NAME VALUE or --NAME=VALUE), and the library warns\n"
-            "about bad ones.  Options end at -- or at the first word that is not one.\n"
+            "unmodified OpenSSL 3 or 1.1.1 server staples OCSP responses.  Each option\n"
+            "sets the AUTOSTAPLE_* variable of the same name (see libautostaple(7));\n"
+            "values are passed as given (--NAME VALUE or --NAME=VALUE), and the library\n"
+            "warns about bad ones.  Options end at -- or at the first word that is not one.\n"
             "\n"
             "Options (default in brackets):\n");
     const char *var, *def;
