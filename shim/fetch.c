@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/opensslv.h>
 
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
+#include "sanitized.h"
 
 #define AS_USER_AGENT "autostaple/" AS_VERSION
 
@@ -54,9 +56,34 @@ void as_fetch_set_wait_hooks(void (*begins)(void), void (*ends)(void))
 }
 static char curl_failure[256];
 
+/* Whether the program's OpenSSL is in the global scope without symbol
+ * versions (a vendor's build): its OPENSSL_init_ssl is there, but not at
+ * the version this core's OpenSSL names (dlvsym matches no unversioned
+ * definition).  glibc binds a versioned reference to an unversioned
+ * definition, whatever the version asked: libcurl's references, made for
+ * the OpenSSL libcurl links to (3 on Debian 12, even in the 1.1 core),
+ * would go to the program's, an ABI libcurl was not built for (an https
+ * fetch crashed).  Its own dependencies must come first for it then. */
+static int program_openssl_unversioned(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    const char *version = "OPENSSL_3.0.0";
+#else
+    const char *version = "OPENSSL_1_1_0";
+#endif
+    return dlsym(RTLD_DEFAULT, "OPENSSL_init_ssl") != NULL &&
+           dlvsym(RTLD_DEFAULT, "OPENSSL_init_ssl", version) == NULL;
+}
+
 static void load_curl(void)
 {
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    /* RTLD_DEEPBIND: libcurl and its dependencies bind to their own first.
+     * Only where needed (it also bypasses a malloc the program
+     * interposes, harmlessly: libcurl frees what it allocates), and not in
+     * a sanitized build, whose runtime refuses it (there an unversioned
+     * OpenSSL program fetches over http only). */
+    int deep = program_openssl_unversioned() && !AS_SANITIZED ? RTLD_DEEPBIND : 0;
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | deep);
     if (h == NULL) {
         snprintf(curl_failure, sizeof(curl_failure), "cannot load libcurl: %s", dlerror());
         return;
