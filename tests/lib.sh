@@ -746,12 +746,13 @@ if [ "$AS_OPENSSL" = 1.1 ]; then
     [ -x "$AS_OPENSSL11/usr/bin/openssl" ] && [ -e "$AS_BUILD/libautostaple-core-1.1.so" ] ||
         skip_all "no OpenSSL 1.1 core or no Debian 11 programs (make openssl11, then make)"
     # Under a sanitizer, the files that take the 1.1 core through paths of
-    # its own (binding, load paths, both ABIs, unversioned builds): the
-    # core's other code is the same source the sanitized OpenSSL 3 run
-    # covers, and the plain run takes the 1.1 servers through all of it.
+    # its own (binding, load paths, both ABIs, unversioned builds, private
+    # copies): the core's other code is the same source the sanitized
+    # OpenSSL 3 run covers, and the plain run takes the 1.1 servers through
+    # all of it.
     case ${0##*/} in
-    10-* | 20-* | 25-* | 26-*) ;;
-    *) sanitized && skip_all "under a sanitizer the 1.1 pass runs 10, 20, 25 and 26: the plain run covers this file" ;;
+    10-* | 20-* | 25-* | 26-* | 28-*) ;;
+    *) sanitized && skip_all "under a sanitizer the 1.1 pass runs 10, 20, 25, 26 and 28: the plain run covers this file" ;;
     esac
     _as_multiarch=$(gcc -print-multiarch)
     export LD_LIBRARY_PATH=$AS_OPENSSL11/usr/lib/$_as_multiarch:$AS_OPENSSL11/lib/$_as_multiarch
