@@ -62,6 +62,7 @@ if [ -x "$nginx" ]; then
     at_exit stop_daemon "$T/nginx/nginx.pid" "$T/nginx/nginx.conf"
     wait_for_port "$PORT" 15 || _as_infra_fail "nginx listens" "$T/nginx/error.log"
     master=$(daemon_pid "$T/nginx/nginx.pid")
+    _as_check_abi "$master" "the nginx master"
     log=$T/nginx/error.log
     is "$(staples_of "$PORT" 8)" "$good8" "nginx daemon on, 4 workers: the first 8 handshakes are stapled" ||
         stacks_of "$T/nginx/nginx.conf"
@@ -161,6 +162,7 @@ apache_k() {
     at_exit stop_daemon "$dir/httpd.pid" "$dir/httpd.conf"
     wait_for_port "$PORT" 15 || _as_infra_fail "apache ($mpm) listens" "$dir/error.log"
     pid=$(daemon_pid "$dir/httpd.pid")
+    _as_check_abi "$pid" "the Apache parent ($mpm)"
     log=$dir/error.log
     is "$(staples_of "$PORT" 8)" "$good8" "Apache -k start, $mpm: the first 8 handshakes are stapled" ||
         stacks_of "$dir/httpd.conf"
@@ -205,6 +207,7 @@ at_exit stop_daemon "$T/d3.pid" "$T/d3.pid"
 start_fixture_server d3 AUTOSTAPLE_RESPONDER="http://127.0.0.1:$FAKE_PORT/" AUTOSTAPLE_CACHE_DIR="$cache" \
     "${FIXTURE_RSA[@]}" -daemonize "$T/d3.pid" -daemon3 -log "$T/d3.out" -prefork 2 -user www-data
 d3=$(daemon_pid "$T/d3.pid")
+_as_check_abi "$d3" "the daemon(3) fixture"
 is "$(staples_of "$PORT" 4)" "good good good good" "daemon(3): the first handshakes are stapled"
 check "daemon(3): the daemon ($d3) took the refresh over" taken_over "$T/d3.out" "fixture_server[^ ]*" "$d3"
 if [ "$AS_OPENSSL" = 3 ]; then
