@@ -98,7 +98,7 @@ struct family {
      * before it loads libssl. */
     pthread_once_t bio_once;
     BIO *(*BIO_new_file)(const char *, const char *);
-    int bio_global;
+    int bio_global;           /* the same, for BIO_new_file */
 };
 static struct family families[FAMILY_COUNT] = {
     [FAMILY_3] = { .version = "OPENSSL_3.0.0", .version_111 = "OPENSSL_3.0.0",
@@ -326,19 +326,20 @@ static struct family *bound(enum family_id id)
     return &families[id];
 }
 
-/* The real function for a call to a hook of family F from CALLER: the one
- * the caller would have bound to without this object.  That is F's (bound
- * on first use) when F's are in the global scope, which every caller
- * searches first; else the caller's own scope decides (about 0.3 us: only
- * in a process whose OpenSSL is loaded RTLD_LOCAL), and *own says whether
- * it is F's, the only kind the hooks act on: a plugin's own copy of
- * OpenSSL is passed through.  Aborts if there is none, as the loader
- * would have at the call (there is nothing sane to return in its place). */
-static void *real_for(struct family *f, void *bound_fn, const char *name, const char *version,
+/* The real NAME at VERSION for a call to a hook from CALLER: the one the
+ * caller would have bound to without this object.  That is BOUND_FN (the
+ * family's, bound on first use) when the family's functions are in the
+ * global scope (GLOBAL), which every caller searches first; else the
+ * caller's own scope decides (about 0.3 us: only in a process whose
+ * OpenSSL is loaded RTLD_LOCAL), and *own says whether it is BOUND_FN, the
+ * only kind the hooks act on: a plugin's own copy of OpenSSL is passed
+ * through.  Aborts if there is none, as the loader would have at the call
+ * (there is nothing sane to return in its place). */
+static void *real_for(void *bound_fn, int global, const char *name, const char *version,
                       const void *caller, int *own)
 {
     *own = 1;
-    if (bound_fn != NULL && f->global)
+    if (bound_fn != NULL && global)
         return bound_fn;
     void *p = caller_binds_to(caller, name, version);
     if (p == NULL)
@@ -350,7 +351,8 @@ static void *real_for(struct family *f, void *bound_fn, const char *name, const 
 }
 #define REAL_AT(F, caller, own, field, name, version) \
     ({ struct family *f_ = bound(F); \
-       (__typeof__(f_->field))real_for(f_, (void *)f_->field, #name, version, caller, own); })
+       (__typeof__(f_->field))real_for((void *)f_->field, f_->global, #name, version, caller, \
+                                        own); })
 #define REAL(F, caller, own, name) REAL_AT(F, caller, own, fn.name, name, families[F].version)
 #define REAL_111(F, caller, own, name) \
     REAL_AT(F, caller, own, fn.name, name, families[F].version_111)
@@ -522,9 +524,9 @@ static void bind_bio_1_1(void) { bind_bio(&families[FAMILY_1_1]); }
  * The hooks.  HOOK(ret, name, params, args) defines name_3 and name_1_1,
  * exported as name@@OPENSSL_3.0.0 and name@OPENSSL_1_1_0, each calling
  * hook_name(family, caller, args...), written once below (caller: the
- * return address, in the object that called; see real_for).  HOOK_111 exports the
- * 1.1 one as name@OPENSSL_1_1_1 (a call 1.1.1 added); HOOK_3 defines the
- * OpenSSL 3 one only.
+ * return address, in the object that called; see real_for).  HOOK_111
+ * exports the 1.1 one as name@OPENSSL_1_1_1 (a call 1.1.1 added); HOOK_3
+ * defines the OpenSSL 3 one only.
  * ------------------------------------------------------------------------ */
 #define ARGS(...) __VA_ARGS__
 #define HOOK_ONE(ret, name, params, args, suffix, id, at) \
@@ -548,17 +550,9 @@ static BIO *hook_BIO_new_file(enum family_id id, const void *caller, const char 
 {
     struct family *f = &families[id];
     pthread_once(&f->bio_once, id == FAMILY_3 ? bind_bio_3 : bind_bio_1_1);
-    int own = 1;
-    BIO *(*real)(const char *, const char *) = f->BIO_new_file;
-    if (real == NULL || !f->bio_global) {
-        real = (BIO * (*)(const char *, const char *))caller_binds_to(caller, "BIO_new_file",
-                                                                      f->version);
-        if (real == NULL)
-            real = f->BIO_new_file;
-        if (real == NULL)
-            die("BIO_new_file");
-        own = real == f->BIO_new_file;
-    }
+    int own;
+    BIO *(*real)(const char *, const char *) = (BIO * (*)(const char *, const char *))
+        real_for((void *)f->BIO_new_file, f->bio_global, "BIO_new_file", f->version, caller, &own);
     BIO *b = real(file, mode);
     if (b != NULL && own && !in_shim && file != NULL && mode != NULL && mode[0] == 'r')
         remember_opened(file);
